@@ -1,0 +1,135 @@
+"""The contract between the graph runner and a node type.
+
+A node type is a module with an async ``run(ctx) -> NodeResult`` and, when its config can be wrong,
+a ``validate(config) -> list[ConfigProblem]`` that the hub calls before anything is queued. Handlers
+know nothing of Redis, SQLite or Prefect: everything they may touch arrives on the ``NodeContext``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+    from handlers.settings import NodeSettings
+
+
+class NodeError(Exception):
+    """Raised by a handler when its node fails; the message is shown to the person who runs the workflow."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with a node's config; ``path`` is relative to the config (``url``, ``fields.a``)."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    """Asks the runner to park the node: until ``resume_at``, or until a resume call when it is ``None``."""
+
+    resume_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    """What a node produced. ``branch`` names the outgoing connections to follow (a condition's true/false)."""
+
+    success: bool
+    message: str
+    output_data: Any = None
+    branch: str | None = None
+    suspend: Suspend | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"success": self.success, "message": self.message, "outputData": self.output_data}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What templates and expressions may read: the node's input, the request inputs, earlier outputs."""
+
+    input: Any
+    inputs: Mapping[str, Any]
+    nodes: Mapping[str, Any]
+    execution: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "inputs": self.inputs, "nodes": self.nodes, "execution": self.execution}
+
+
+LogFunction = Callable[[str, str], Awaitable[None]]
+ProgressFunction = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class RecordStore(Protocol):
+    """The records table that saveRecords and fetchData share, scoped to one organization."""
+
+    async def save(
+        self, entity: str, records: list[Mapping[str, Any]], *, mode: str, key: str | None
+    ) -> tuple[int, int]: ...
+
+    async def fetch(
+        self, entity: str, filters: list[tuple[str, str, Any]], *, order_by: list[tuple[str, bool]], limit: int | None
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """An uploaded file as a handler sees it: a path to read in a thread, never the bytes in memory."""
+
+    file_id: str
+    name: str
+    content_type: str
+    size: int
+    path: str
+
+
+class FileStore(Protocol):
+    """Uploaded files of the execution's organization."""
+
+    async def get(self, file_id: str) -> StoredFile: ...
+
+
+class Resources(Protocol):
+    """Long-lived clients a worker keeps between executions (a MySQL pool, an OpenAI client)."""
+
+    async def get(self, key: str, open_resource: Callable[[], Awaitable[Any]]) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NodeContext:
+    """Everything a handler may use while its node runs."""
+
+    execution_id: str
+    organization_id: str | None
+    node_id: str
+    node_type: str
+    label: str
+    config: Mapping[str, Any]
+    input: Any
+    scope: Scope
+    settings: NodeSettings
+    http: httpx.AsyncClient
+    log: LogFunction
+    progress: ProgressFunction
+    resources: Resources
+    records: RecordStore | None = None
+    files: FileStore | None = None
+    attempt: int = 1
+    branches: tuple[Any, ...] = ()
+    """The outputs of every incoming connection that was taken, in connection order."""
+
+
+class NodeRun(Protocol):
+    def __call__(self, ctx: NodeContext, /) -> Awaitable[NodeResult]: ...
+
+
+class ConfigValidator(Protocol):
+    def __call__(self, config: Mapping[str, Any], /) -> list[ConfigProblem]: ...

@@ -1,0 +1,100 @@
+"""The registry of node types: one line per type, and the checks every config gets before it is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from handlers import (
+    add_field,
+    comment,
+    condition,
+    http,
+    join,
+    llm,
+    manual_input,
+    not_implemented,
+    output,
+    trigger,
+    webhook,
+)
+from handlers._validation import optional_integer, optional_number
+from handlers.contract import ConfigProblem, ConfigValidator, NodeRun
+from handlers.templating import template_problems
+
+RUNNER_KEYS = frozenset({"retries", "retryDelaySeconds", "timeoutSeconds"})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeType:
+    """A node type: how it runs, how its config is checked, and which config keys are not templates."""
+
+    name: str
+    run: NodeRun
+    validate: ConfigValidator | None = None
+    raw_keys: frozenset[str] = frozenset()
+
+
+class Registry:
+    """Node types by name. Registering a name twice is a programming error and raises at import."""
+
+    def __init__(self, node_types: Iterable[NodeType]) -> None:
+        self._types: dict[str, NodeType] = {}
+        for node_type in node_types:
+            if node_type.name in self._types:
+                raise ValueError(f"node type {node_type.name!r} is registered twice")
+            self._types[node_type.name] = node_type
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types)
+
+    def get(self, name: str) -> NodeType:
+        return self._types[name]
+
+    def validate(self, name: str, config: Mapping[str, Any]) -> list[ConfigProblem]:
+        """Every problem in a node's config: runner keys, template syntax, then the type's own checks."""
+        node_type = self._types[name]
+        problems = [
+            *optional_integer(config, "retries", minimum=0, maximum=100),
+            *optional_number(config, "retryDelaySeconds", minimum=0, maximum=86_400),
+            *optional_number(config, "timeoutSeconds", minimum=0.001),
+            *template_problems(config, raw_keys=node_type.raw_keys),
+        ]
+        if node_type.validate is not None:
+            problems.extend(node_type.validate(config))
+        return problems
+
+
+NODE_TYPES = Registry(
+    [
+        NodeType("trigger", trigger.run),
+        NodeType("manualInput", manual_input.run),
+        NodeType("output", output.run),
+        NodeType("http", http.run, http.validate),
+        NodeType("llm", llm.run, llm.validate),
+        NodeType("condition", condition.run, condition.validate, raw_keys=frozenset({"expression"})),
+        NodeType("addField", add_field.run, add_field.validate),
+        NodeType("join", join.run, join.validate),
+        NodeType("webhook", webhook.run),
+        NodeType("comment", comment.run),
+        *(
+            NodeType(name, not_implemented.run)
+            for name in (
+                "fetchData",
+                "excelInput",
+                "pdfInput",
+                "saveRecords",
+                "mysql",
+                "sendEmail",
+                "sendSMS",
+                "splitColumns",
+                "esios",
+                "climatiq",
+            )
+        ),
+    ]
+)

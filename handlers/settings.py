@@ -1,0 +1,79 @@
+"""The part of the hub's settings that node handlers read: external services and their credentials.
+
+The hub's ``Settings`` builds this from the environment; handlers only ever see these typed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None = None
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    sender: str | None = None
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str | None = None
+    auth_token: str | None = None
+    sender: str | None = None
+    base_url: str = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class EsiosSettings:
+    api_token: str | None = None
+    base_url: str = "https://api.esios.ree.es"
+
+
+@dataclass(frozen=True)
+class ClimatiqSettings:
+    api_key: str | None = None
+    base_url: str = "https://api.climatiq.io"
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Settings for every node type, with the secrets among them listed for redaction."""
+
+    http_timeout_seconds: float = 30.0
+    openai: OpenAISettings = field(default_factory=OpenAISettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    esios: EsiosSettings = field(default_factory=EsiosSettings)
+    climatiq: ClimatiqSettings = field(default_factory=ClimatiqSettings)
+    mysql_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        """Every credential value, so that logs, events and outputs can be scrubbed of them."""
+        values = [
+            self.openai.api_key,
+            self.smtp.password,
+            self.twilio.auth_token,
+            self.esios.api_token,
+            self.climatiq.api_key,
+        ]
+        values.extend(_url_password(url) for url in self.mysql_urls.values())
+        return [value for value in values if value]
+
+
+def _url_password(url: str) -> str | None:
+    password = urlsplit(url).password
+    return unquote(password) if password else None

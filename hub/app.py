@@ -1,0 +1,102 @@
+"""The app factory: builds the Starlette app from a ``Settings``, with its clients made in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from hub.api import executions, health, workflows
+from hub.bus import EventBus
+from hub.database import Database
+from hub.errors import HubError, InvalidRequest
+from hub.fanout import EventFanout
+from hub.live import execution_socket
+from hub.queue import ExecutionQueue
+from hub.redaction import Redactor
+from hub.services import Services
+from hub.settings import Settings
+from hub.store import ExecutionStore
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def redis_client(settings: Settings) -> Redis:
+    client: Redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=10)
+    return client
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = Database(settings.database)
+        await database.open()
+        store = ExecutionStore(database, Redactor(settings.secrets()))
+        await store.migrate()
+        redis = redis_client(settings)
+        arq_redis = ArqRedis(connection_pool=redis.connection_pool)
+        fanout = EventFanout(lambda: redis_client(settings), settings.socket_queue_size)
+        await fanout.start()
+        app.state.services = Services(
+            settings=settings,
+            database=database,
+            store=store,
+            redis=redis,
+            bus=EventBus(redis),
+            queue=ExecutionQueue(arq_redis, settings.queue_name),
+            fanout=fanout,
+        )
+        app.state.store, app.state.fanout = store, fanout
+        try:
+            yield
+        finally:
+            await fanout.stop()
+            await redis.aclose()
+            await database.close()
+
+    routes: list[BaseRoute] = [
+        *health.routes,
+        *workflows.routes,
+        *executions.routes,
+        WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
+    ]
+    if STATIC_DIR.is_dir():
+        routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HubError: _hub_error, HTTPException: _http_error, Exception: _unexpected_error},
+    )
+
+
+async def _hub_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HubError)
+    body: dict[str, Any] = {"error": error.message}
+    if isinstance(error, InvalidRequest):
+        body["problems"] = [problem.to_dict() for problem in error.problems]
+    return JSONResponse(body, status_code=error.status)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse({"error": "Internal error; the hub's log has the details"}, status_code=500)

@@ -1,0 +1,81 @@
+"""The ``hub`` command: ``hub serve``, ``hub worker``, ``hub dev`` (both, plus Redis when none answers)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from hub.errors import SettingsError
+from hub.local_redis import LocalRedis, redis_answers
+from hub.redaction import Redactor, install_log_redaction
+from hub.settings import Settings
+
+
+def _serve(settings: Settings) -> None:
+    from hub.app import create_app
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction(Redactor(settings.secrets()))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _worker() -> None:
+    os.execv(sys.executable, [sys.executable, "-m", "jobs"])
+
+
+def _dev(settings: Settings) -> None:
+    """Hub and one worker in one terminal; a private Redis when REDIS_URL is unset and none answers."""
+    private: LocalRedis | None = None
+    if "REDIS_URL" not in os.environ and not _url_from_dotenv() and not redis_answers(settings.redis_url):
+        private = LocalRedis(directory=settings.data_dir / "redis").start()
+        os.environ["REDIS_URL"] = private.url
+        print(f"hub dev: no Redis answered; started a private one at {private.url}", flush=True)
+        settings = Settings.from_env()
+    worker = subprocess.Popen([sys.executable, "-m", "jobs"])
+    try:
+        _serve(settings)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=settings.grace_seconds + 15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if private is not None:
+            private.stop()
+
+
+def _url_from_dotenv() -> bool:
+    from dotenv import dotenv_values
+
+    return bool(dotenv_values(".env").get("REDIS_URL")) if os.path.exists(".env") else False
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hub", description="Real-time workflow execution hub")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP and WebSocket server")
+    commands.add_parser("worker", help="run a worker that executes workflows")
+    commands.add_parser("dev", help="run the server and one worker (and Redis, when none answers)")
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command == "worker":
+            _worker()
+        else:
+            settings = Settings.from_env()
+            _serve(settings) if arguments.command == "serve" else _dev(settings)
+    except SettingsError as error:
+        parser.exit(2, f"hub: {error.message}\n")

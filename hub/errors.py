@@ -1,0 +1,79 @@
+"""Every error the hub raises on purpose, mapped to an HTTP answer in one place (``hub.app``).
+
+HubError
+├── SettingsError        a setting in the environment or .env cannot be used        (startup)
+├── BadRequest           the body is not JSON, or a field has the wrong type        400
+├── NotFound             no execution, workflow or file with that id                404
+├── Conflict             the execution is in a state that does not allow this      409
+├── PayloadTooLarge      an upload is larger than HUB_MAX_UPLOAD_MB                 413
+├── InvalidRequest       the request or workflow has problems, each with its path   422
+└── LeaseLost            another worker owns the execution now (internal)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request, at a path such as ``nodes[3].config.url``."""
+
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class HubError(Exception):
+    """Root of the hub's errors; ``status`` is the HTTP answer when one reaches a client."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SettingsError(HubError):
+    """Raised when a setting cannot be used; the message names the variable."""
+
+
+class BadRequest(HubError):
+    """Raised when a request body is not what the endpoint reads at all (not JSON, not an object)."""
+
+    status = 400
+
+
+class NotFound(HubError):
+    """Raised when an execution, workflow or file does not exist (or is not the organization's)."""
+
+    status = 404
+
+
+class Conflict(HubError):
+    """Raised when an execution's state does not allow the call, such as cancelling a finished one."""
+
+    status = 409
+
+
+class PayloadTooLarge(HubError):
+    """Raised when an upload is larger than the configured limit."""
+
+    status = 413
+
+
+class InvalidRequest(HubError):
+    """Raised with every problem found in a request or workflow, so the client can fix them all at once."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class LeaseLost(HubError):
+    """Raised to a worker whose lease on an execution has passed to another worker; it must stop writing."""

@@ -1,0 +1,154 @@
+"""``WS /ws/executions/{id}``: an execution's events, live, with no gap and no duplicate.
+
+The socket subscribes to live events first, buffering; then it sends what the store holds after the
+client's cursor; then it passes on live events above the last seq sent. A gap in the live stream (an
+event lost while Redis restarted) is filled from the store, so the client always gets every seq once.
+
+Close codes: 1000 after the terminal event, 4400 for a bad ``after``, 4404 for an unknown execution,
+4008 when the client reads too slowly (reconnect with ``after=<last seq>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from enum import StrEnum
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hub.errors import NotFound
+from hub.events import Event, ExecutionStatus, dumps
+from hub.fanout import RESYNC, EventFanout, Subscription
+from hub.store import ExecutionStore
+
+CLOSE_DONE = 1000
+CLOSE_TOO_SLOW = 4008
+CLOSE_BAD_REQUEST = 4400
+CLOSE_NOT_FOUND = 4404
+
+_PAGE = 500
+_IDLE_CHECK_SECONDS = 15.0
+
+
+class StreamState(StrEnum):
+    """A socket's lifecycle; each step may only move forward."""
+
+    CATCHING_UP = "catching-up"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+_NEXT = {
+    StreamState.CATCHING_UP: {StreamState.LIVE, StreamState.CLOSED},
+    StreamState.LIVE: {StreamState.CLOSED},
+    StreamState.CLOSED: set(),
+}
+
+
+class _Stream:
+    """Sends one execution's events to one socket, in seq order, each once."""
+
+    def __init__(self, websocket: WebSocket, store: ExecutionStore, subscription: Subscription, cursor: int) -> None:
+        self.websocket = websocket
+        self.store = store
+        self.subscription = subscription
+        self.cursor = cursor
+        self.state = StreamState.CATCHING_UP
+        self.finished = False
+
+    def move(self, state: StreamState) -> None:
+        if state not in _NEXT[self.state]:
+            raise RuntimeError(f"a stream cannot go from {self.state} to {state}")
+        self.state = state
+
+    async def send(self, event: Event) -> None:
+        await self.websocket.send_text(event.json)
+        self.cursor = event.seq
+        self.finished = self.finished or event.terminal
+
+    async def catch_up(self) -> None:
+        while not self.finished:
+            events = await self.store.events_after(self.subscription.execution_id, self.cursor, _PAGE)
+            for event in events:
+                await self.send(event)
+            if len(events) < _PAGE:
+                return
+
+    async def run(self) -> None:
+        await self.catch_up()
+        if not self.finished and (await self.store.status(self.subscription.execution_id)).terminal:
+            await self.catch_up()
+            self.finished = True
+        self.move(StreamState.LIVE)
+        queue = self.subscription.queue
+        while not self.finished:
+            try:
+                async with asyncio.timeout(_IDLE_CHECK_SECONDS):
+                    item = await queue.get()
+            except TimeoutError:
+                item = RESYNC
+            if self.subscription.overflowed:
+                await self.close(CLOSE_TOO_SLOW, f"too slow; reconnect with after={self.cursor}")
+                return
+            if isinstance(item, str):
+                await self.catch_up()
+            elif item.seq == self.cursor + 1:
+                await self.send(item)
+            elif item.seq > self.cursor:
+                await self.catch_up()
+        await self.close(CLOSE_DONE, "execution finished")
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.state is not StreamState.CLOSED:
+            self.move(StreamState.CLOSED)
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(code, reason)
+
+
+def _parse_after(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ValueError(raw)
+    return int(raw)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def execution_socket(websocket: WebSocket) -> None:
+    store: ExecutionStore = websocket.app.state.store
+    fanout: EventFanout = websocket.app.state.fanout
+    execution_id = websocket.path_params["execution_id"]
+    await websocket.accept()
+    try:
+        after = _parse_after(websocket.query_params.get("after"))
+    except ValueError:
+        await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
+        return
+    with fanout.subscribe(execution_id) as subscription:
+        try:
+            if after is None:
+                snapshot = await store.execution(execution_id)
+                await websocket.send_text(dumps({"type": "snapshot", "execution": snapshot}))
+                after = snapshot["lastSeq"]
+                stream = _Stream(websocket, store, subscription, after)
+                stream.finished = ExecutionStatus(snapshot["status"]).terminal
+            else:
+                await store.status(execution_id)
+                stream = _Stream(websocket, store, subscription, after)
+        except NotFound as error:
+            await websocket.close(CLOSE_NOT_FOUND, error.message[:120])
+            return
+        sender = asyncio.create_task(stream.run())
+        receiver = asyncio.create_task(_until_disconnect(websocket))
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            for task in (sender, receiver):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
+                    await task

@@ -1,0 +1,64 @@
+"""The shared clients the endpoints use, created once in the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
+
+from hub.bus import EventBus
+from hub.database import Database
+from hub.fanout import EventFanout
+from hub.queue import ExecutionQueue
+from hub.settings import Settings
+from hub.store import ExecutionStore, NewExecution, NodeState
+from hub.workflow import Workflow
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    database: Database
+    store: ExecutionStore
+    redis: Redis
+    bus: EventBus
+    queue: ExecutionQueue
+    fanout: EventFanout
+
+    async def start_execution(
+        self,
+        workflow: Workflow,
+        *,
+        organization_id: str | None,
+        inputs: Mapping[str, Any],
+        trigger_data: Any,
+        max_duration_seconds: float | None = None,
+        callback_url: str | None = None,
+        retry_of: str | None = None,
+        seeded: Mapping[str, NodeState] | None = None,
+        engine: str | None = None,
+    ) -> str:
+        """Stores a pending execution, then queues it: the row always exists before the job does."""
+        execution_id = await self.store.create_execution(
+            NewExecution(
+                workflow=workflow,
+                organization_id=organization_id,
+                inputs=inputs,
+                trigger_data=trigger_data,
+                engine=engine or self.settings.engine.value,
+                max_duration_seconds=max_duration_seconds,
+                callback_url=callback_url,
+                retry_of=retry_of,
+            ),
+            seeded,
+        )
+        await self.queue.enqueue(execution_id)
+        return execution_id
+
+
+def services(connection: HTTPConnection) -> Services:
+    found: Services = connection.app.state.services
+    return found

@@ -1,0 +1,190 @@
+"""One typed settings object, read from the environment and ``.env`` (the environment wins)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from handlers.settings import (
+    ClimatiqSettings,
+    EsiosSettings,
+    NodeSettings,
+    OpenAISettings,
+    SmtpSettings,
+    TwilioSettings,
+)
+from hub.errors import SettingsError
+
+
+class Engine(StrEnum):
+    PREFECT = "prefect"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub and its workers can be told. ``.env.example`` documents each variable."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database: Path = Path("data/hub.sqlite3")
+    data_dir: Path = Path("data")
+    engine: Engine = Engine.PREFECT
+    prefect_api_url: str | None = None
+    queue_name: str = "hub:queue"
+    worker_concurrency: int = 20
+    lease_seconds: float = 30.0
+    grace_seconds: float = 30.0
+    socket_queue_size: int = 1000
+    max_upload_mb: float = 50.0
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = 8
+    vapid_public_key: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@localhost"
+    public_url: str | None = None
+    log_level: str = "INFO"
+    nodes: NodeSettings = field(default_factory=NodeSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        read = _Reader(values)
+        data_dir = Path(read.text("HUB_DATA_DIR", "data"))
+        return cls(
+            host=read.text("HUB_HOST", cls.host),
+            port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
+            redis_url=read.text("REDIS_URL", cls.redis_url),
+            database=Path(read.text("HUB_DATABASE", str(data_dir / "hub.sqlite3"))),
+            data_dir=data_dir,
+            engine=Engine(read.choice("HUB_ENGINE", cls.engine.value, [e.value for e in Engine])),
+            prefect_api_url=read.optional("PREFECT_API_URL"),
+            queue_name=read.text("HUB_QUEUE", cls.queue_name),
+            worker_concurrency=read.integer("HUB_WORKER_CONCURRENCY", cls.worker_concurrency, minimum=1),
+            lease_seconds=read.number("HUB_WORKER_LEASE_SECONDS", cls.lease_seconds, minimum=1),
+            grace_seconds=read.number("HUB_WORKER_GRACE_SECONDS", cls.grace_seconds, minimum=0),
+            socket_queue_size=read.integer("HUB_SOCKET_QUEUE", cls.socket_queue_size, minimum=10),
+            max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
+            webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
+            webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
+            vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
+            vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
+            vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
+            public_url=read.optional("HUB_PUBLIC_URL"),
+            log_level=read.choice("HUB_LOG_LEVEL", cls.log_level, ["DEBUG", "INFO", "WARNING", "ERROR"]),
+            nodes=_node_settings(read),
+        )
+
+    def secrets(self) -> list[str]:
+        """Every secret value the hub knows, so logs, events and outputs can be scrubbed of them."""
+        found = [*self.nodes.secrets(), self.webhook_secret, self.vapid_private_key, urlsplit(self.redis_url).password]
+        return [value for value in found if value and len(value) >= 4]
+
+
+def _node_settings(read: _Reader) -> NodeSettings:
+    return NodeSettings(
+        http_timeout_seconds=read.number("HUB_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        openai=OpenAISettings(
+            api_key=read.optional("OPENAI_API_KEY"),
+            base_url=read.optional("OPENAI_BASE_URL"),
+            timeout_seconds=read.number("OPENAI_TIMEOUT_SECONDS", 120.0, minimum=0.001),
+        ),
+        smtp=SmtpSettings(
+            host=read.optional("SMTP_HOST"),
+            port=read.integer("SMTP_PORT", 587, minimum=1, maximum=65535),
+            user=read.optional("SMTP_USER"),
+            password=read.optional("SMTP_PASSWORD"),
+            starttls=read.boolean("SMTP_STARTTLS", True),
+            sender=read.optional("SMTP_FROM"),
+            timeout_seconds=read.number("SMTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        ),
+        twilio=TwilioSettings(
+            account_sid=read.optional("TWILIO_ACCOUNT_SID"),
+            auth_token=read.optional("TWILIO_AUTH_TOKEN"),
+            sender=read.optional("TWILIO_FROM"),
+            base_url=read.text("TWILIO_BASE_URL", TwilioSettings.base_url),
+        ),
+        esios=EsiosSettings(
+            api_token=read.optional("ESIOS_API_TOKEN"),
+            base_url=read.text("ESIOS_BASE_URL", EsiosSettings.base_url),
+        ),
+        climatiq=ClimatiqSettings(
+            api_key=read.optional("CLIMATIQ_API_KEY"),
+            base_url=read.text("CLIMATIQ_BASE_URL", ClimatiqSettings.base_url),
+            concurrency=read.integer("CLIMATIQ_CONCURRENCY", ClimatiqSettings.concurrency, minimum=1, maximum=64),
+        ),
+        mysql_urls=read.prefixed("HUB_MYSQL_", "_URL"),
+    )
+
+
+class _Reader:
+    """Typed reads of string settings, each failing with a message that names the variable."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def optional(self, name: str) -> str | None:
+        value = self._values.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def choice(self, name: str, default: str, choices: list[str]) -> str:
+        value = self.text(name, default)
+        matches = [choice for choice in choices if choice.lower() == value.lower()]
+        if not matches:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        return matches[0]
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false; got {value!r}")
+
+    def number(self, name: str, default: float, *, minimum: float | None = None) -> float:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number; got {value!r}") from None
+        if minimum is not None and number < minimum:
+            raise SettingsError(f"{name} must be at least {minimum:g}; got {value!r}")
+        return number
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number; got {value!r}") from None
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise SettingsError(f"{name} must be between {minimum} and {maximum}; got {value!r}")
+        return number
+
+    def prefixed(self, prefix: str, suffix: str) -> dict[str, str]:
+        """``HUB_MYSQL_DEFAULT_URL`` and friends, keyed by the lower-cased middle part (``default``)."""
+        return {
+            name[len(prefix) : -len(suffix)].lower(): value
+            for name, value in self._values.items()
+            if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix) and value
+        }

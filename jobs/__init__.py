@@ -1,0 +1,1 @@
+"""Workers: the arq job that runs one execution, the graph runner, and the engines that wrap nodes."""

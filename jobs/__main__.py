@@ -1,0 +1,3 @@
+from jobs.worker import main
+
+main()

@@ -1,0 +1,255 @@
+"""The worker process: arq polling Redis for ``run_execution`` jobs, plus heartbeat, cancel listener, sweeper.
+
+SIGTERM or SIGINT drains: the worker stops taking jobs, lets running nodes finish for up to
+``HUB_WORKER_GRACE_SECONDS``, hands each unfinished execution back (lease released, job re-queued) and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+from arq import Worker
+from arq.connections import RedisSettings
+from arq.worker import func
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hub.bus import EventBus
+from hub.database import Database
+from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
+from hub.queue import ExecutionQueue
+from hub.redaction import Redactor, install_log_redaction
+from hub.settings import Engine as EngineName
+from hub.settings import Settings
+from hub.store import ExecutionStore
+from jobs.engines import Engine, NativeEngine, create_engine
+from jobs.execution import StopReason, WorkerState, run_execution
+from jobs.resources import ResourceCache
+from jobs.runner import NodeServices
+from jobs.sweeper import sweep_forever
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+_FOREVER_SECONDS = 10 * 365 * 24 * 3600
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def claim_prefect_home(base: Path) -> TextIO:
+    """Gives this process a PREFECT_HOME of its own (a locked slot), unless one is set already.
+
+    Without a Prefect server, every process starts its own temporary one on the SQLite file under
+    PREFECT_HOME; two processes on one file stall each other, and a slot per process keeps disk bounded.
+    """
+    base.mkdir(parents=True, exist_ok=True)
+    for slot in range(256):
+        lock = (base / f"worker-{slot}.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        os.environ["PREFECT_HOME"] = str(base / f"worker-{slot}")
+        return lock
+    raise RuntimeError(f"no free Prefect home slot under {base}")
+
+
+def configure_prefect(settings: Settings) -> TextIO | None:
+    """Quiet, private Prefect defaults; anything already in the environment wins."""
+    for name, value in (
+        ("PREFECT_LOGGING_LEVEL", "WARNING"),
+        ("PREFECT_SERVER_LOGGING_LEVEL", "WARNING"),
+        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+        ("DO_NOT_TRACK", "1"),
+    ):
+        os.environ.setdefault(name, value)
+    if settings.prefect_api_url:
+        os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
+        return None
+    if "PREFECT_HOME" in os.environ or "PREFECT_API_URL" in os.environ:
+        return None
+    return claim_prefect_home(settings.data_dir / "prefect")
+
+
+async def _warm_up(engine: Engine) -> None:
+    """Starts Prefect's temporary server now, so the first execution does not pay for it."""
+
+    async def nothing() -> None:
+        return None
+
+    await engine.run_flow("warm-up", "hub-warm-up", nothing)
+
+
+async def _heartbeat(redis: Redis, state: WorkerState) -> None:
+    key = worker_heartbeat(state.worker_id)
+    started = time.time()
+    while True:
+        info = {
+            "workerId": state.worker_id,
+            "pid": os.getpid(),
+            "running": len(state.runs),
+            "startedAt": started,
+            "engine": state.settings.engine.value,
+            "draining": state.draining,
+        }
+        with contextlib.suppress(RedisError, OSError):
+            await redis.set(key, json.dumps(info), ex=int(HEARTBEAT_SECONDS * 3))
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def _listen_for_cancels(settings: Settings, state: WorkerState) -> None:
+    """Stops a local run the moment its cancel is requested; the lease renewal is the slower fallback."""
+    while True:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        try:
+            async with redis.pubsub() as pubsub:
+                await pubsub.subscribe(CANCEL_CHANNEL)
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is not None:
+                        run = state.runs.get(message["data"].decode())
+                        if run is not None:
+                            run.stop(StopReason.CANCELLED)
+        except (RedisError, OSError):
+            await asyncio.sleep(1.0)
+        finally:
+            await redis.aclose()
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    database = Database(settings.database)
+    await database.open()
+    store = ExecutionStore(database, Redactor(settings.secrets()))
+    await store.migrate()
+    engines: dict[str, Engine] = {EngineName.NATIVE.value: NativeEngine()}
+    if settings.engine is EngineName.PREFECT:
+        engines[EngineName.PREFECT.value] = create_engine(EngineName.PREFECT.value)
+    state = WorkerState(
+        settings=settings,
+        worker_id=ctx["worker_id"],
+        store=store,
+        bus=EventBus(ctx["redis"]),
+        queue=ExecutionQueue(ctx["redis"], settings.queue_name),
+        services=NodeServices(
+            settings=settings.nodes,
+            http=httpx.AsyncClient(timeout=settings.nodes.http_timeout_seconds, follow_redirects=True),
+            resources=ResourceCache(),
+        ),
+        engines=engines,
+    )
+    ctx["hub"] = state
+    ctx["database"] = database
+    if EngineName.PREFECT.value in engines:
+        await _warm_up(engines[EngineName.PREFECT.value])
+    sweep_interval = min(5.0, settings.lease_seconds / 3)
+    ctx["background"] = [
+        asyncio.create_task(_heartbeat(ctx["redis"], state), name="heartbeat"),
+        asyncio.create_task(_listen_for_cancels(settings, state), name="cancel-listener"),
+        asyncio.create_task(sweep_forever(state, sweep_interval), name="sweeper"),
+    ]
+    logger.info("worker %s ready (engine %s, %d slots)", state.worker_id, settings.engine, settings.worker_concurrency)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    for task in ctx.get("background", []):
+        task.cancel()
+    for task in ctx.get("background", []):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    state: WorkerState | None = ctx.get("hub")
+    if state is not None:
+        with contextlib.suppress(RedisError, OSError):
+            await ctx["redis"].delete(worker_heartbeat(state.worker_id))
+        await state.services.http.aclose()
+        resources = state.services.resources
+        if isinstance(resources, ResourceCache):
+            await resources.close()
+    if "database" in ctx:
+        await ctx["database"].close()
+
+
+def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
+    return Worker(
+        functions=[func(run_execution, name=RUN_EXECUTION, timeout=_FOREVER_SECONDS, max_tries=1000)],
+        queue_name=settings.queue_name,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        ctx={"settings": settings, "worker_id": _worker_id()},
+        max_jobs=settings.worker_concurrency,
+        job_timeout=_FOREVER_SECONDS,
+        keep_result=300,
+        poll_delay=0.05,
+        retry_jobs=False,
+        handle_signals=False,
+        burst=burst,
+        health_check_interval=60,
+        log_results=False,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Runs a worker until SIGTERM or SIGINT, then drains it."""
+    worker = build_worker(settings)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    main = asyncio.create_task(worker.async_run(), name="arq")
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({main, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if main.done():
+        stopped.cancel()
+        main.result()
+        return
+    await _drain(worker, settings)
+    main.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await main
+    await worker.close()
+
+
+async def _drain(worker: Worker, settings: Settings) -> None:
+    worker.allow_pick_jobs = False
+    state: WorkerState | None = worker.ctx.get("hub")
+    if state is None:
+        return
+    state.draining = True
+    logger.info("draining: %d execution(s) finish their running nodes, then go to another worker", len(state.runs))
+    for run in state.runs.values():
+        run.draining.set()
+    jobs = [task for task in worker.tasks.values() if not task.done()]
+    if jobs:
+        _, late = await asyncio.wait(jobs, timeout=settings.grace_seconds)
+        for run in list(state.runs.values()):
+            run.stop(StopReason.SHUTDOWN)
+        if late:
+            await asyncio.wait(late, timeout=30)
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction(Redactor(settings.secrets()))
+    prefect_home_lock = configure_prefect(settings) if settings.engine is EngineName.PREFECT else None
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        if prefect_home_lock is not None:
+            prefect_home_lock.close()

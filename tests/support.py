@@ -1,0 +1,231 @@
+"""Real processes for the tests: a private Redis, the hub under uvicorn, arq workers, and small servers
+that play external services. Everything started here is stopped by the fixture that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvicorn
+import websockets
+
+from hub.local_redis import LocalRedis, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+class ServiceServer:
+    """An ASGI app served by uvicorn in a background thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServiceServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("a test service did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class HubStack:
+    """A hub process and worker processes sharing one SQLite file and one private Redis."""
+
+    directory: Path
+    redis: LocalRedis
+    engine: str = "native"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    hub: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _logs: list[Any] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        return self.directory / "hub.sqlite3"
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("HUB_", "PREFECT_"))}
+        env.update(
+            {
+                "HUB_HOST": "127.0.0.1",
+                "HUB_PORT": str(self.port),
+                "HUB_DATA_DIR": str(self.directory),
+                "HUB_DATABASE": str(self.database),
+                "HUB_ENGINE": self.engine,
+                "REDIS_URL": self.redis.url,
+                "HUB_LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
+        log = (self.directory / f"{name}.log").open("ab")
+        self._logs.append(log)
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=self.env(), stdout=log, stderr=log
+        )
+
+    def start_hub(self) -> None:
+        self.hub = self._spawn("hub", "hub", "serve")
+        self._wait(lambda: self._health() is not None, "the hub to serve", self.hub)
+
+    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
+        before = self.worker_count()
+        worker = self._spawn(f"worker-{len(self.workers)}", "jobs")
+        self.workers.append(worker)
+        if wait:
+            self._wait(lambda: self.worker_count() > before, "a worker heartbeat", worker, timeout=120)
+        return worker
+
+    def worker_count(self) -> int:
+        health = self._health()
+        return int(health["workers"]) if health else 0
+
+    def _health(self) -> dict[str, Any] | None:
+        try:
+            return httpx.get(f"{self.url}/api/health", timeout=2).json()  # type: ignore[no-any-return]
+        except httpx.HTTPError:
+            return None
+
+    def _wait(self, ready: Any, what: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None:
+                raise RuntimeError(f"process exited while waiting for {what}; see {self.directory}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}; see {self.directory}")
+            time.sleep(0.1)
+
+    def stop_process(self, process: subprocess.Popen[bytes] | None, signum: int = signal.SIGTERM) -> None:
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            self.stop_process(worker)
+        self.stop_process(self.hub)
+        for log in self._logs:
+            log.close()
+
+    def __enter__(self) -> HubStack:
+        self.start_hub()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def hub_stack(directory: Path, engine: str = "native", workers: int = 1, **env: str) -> Iterator[HubStack]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with LocalRedis() as redis, HubStack(directory, redis, engine, env) as stack:
+        for _ in range(workers):
+            stack.start_worker()
+        yield stack
+
+
+class HubClient:
+    """The REST and WebSocket calls the tests make, as the Node server and a browser make them."""
+
+    def __init__(self, stack: HubStack) -> None:
+        self.stack = stack
+        self.http = httpx.AsyncClient(base_url=stack.url, timeout=30)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def execute(self, workflow: dict[str, Any], inputs: dict[str, Any] | None = None, **extra: Any) -> str:
+        body = {"workflowId": workflow.get("id", "wf"), "workflow": workflow, "inputs": inputs or {}, **extra}
+        response = await self.http.post("/api/workflows/execute", json=body)
+        assert response.status_code == 202, response.text
+        execution_id: str = response.json()["executionId"]
+        return execution_id
+
+    async def execution(self, execution_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/executions/{execution_id}")
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def wait_for(self, execution_id: str, statuses: set[str] = TERMINAL, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body = await self.execution(execution_id)
+            if body["status"] in statuses:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"execution stayed {body['status']}, wanted {statuses}: {body}")
+            await asyncio.sleep(0.1)
+
+    async def events(self, execution_id: str, after: int = 0) -> list[dict[str, Any]]:
+        response = await self.http.get(f"/api/executions/{execution_id}/events", params={"after": after})
+        assert response.status_code == 200, response.text
+        return response.json()["events"]  # type: ignore[no-any-return]
+
+    async def watch(self, execution_id: str, after: int | None = None, timeout: float = 90) -> list[dict[str, Any]]:
+        """Every message a socket receives until the server closes it."""
+        query = f"?after={after}" if after is not None else ""
+        messages = []
+        async with asyncio.timeout(timeout):
+            async with websockets.connect(f"{self.stack.ws_url}/ws/executions/{execution_id}{query}") as socket:
+                async for message in socket:
+                    messages.append(orjson.loads(message))
+        return messages
+
+
+def seqs(events: list[dict[str, Any]]) -> list[int]:
+    return [event["seq"] for event in events if "seq" in event]
+
+
+def linear(*nodes: tuple[str, str, dict[str, Any]], workflow_id: str = "wf") -> dict[str, Any]:
+    """A workflow whose nodes run one after another."""
+    return {
+        "id": workflow_id,
+        "name": workflow_id,
+        "nodes": [{"id": node_id, "type": kind, "label": node_id, "config": config} for node_id, kind, config in nodes],
+        "connections": [{"fromNodeId": a[0], "toNodeId": b[0]} for a, b in zip(nodes, nodes[1:], strict=False)],
+    }
