@@ -184,8 +184,56 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await ctx["database"].close()
 
 
+class ResilientWorker(Worker):
+    """arq's worker, kept polling through a Redis outage instead of dying on the first connection error.
+
+    Running executions do not need Redis (the store is their record), so they go on; the worker takes new
+    jobs again as soon as Redis answers.
+    """
+
+    _redis_down = False
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as error:
+            if not self._redis_down:
+                logger.warning(
+                    "Redis is unreachable; running executions go on, polling resumes when it is back: %s", error
+                )
+            self._redis_down = True
+            self._release_leaked_slots()
+            await asyncio.sleep(1.0)
+        else:
+            if self._redis_down:
+                logger.info("Redis is back; taking jobs again")
+            self._redis_down = False
+
+    async def close(self) -> None:
+        """arq's close, except that a Redis that is down cannot stop the shutdown hook from closing the store."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        with contextlib.suppress(RedisError, OSError):
+            await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        with contextlib.suppress(RedisError, OSError):
+            await self.pool.close(close_connection_pool=True)
+        self._pool = None
+
+    def _release_leaked_slots(self) -> None:
+        """A connection error between taking a slot and starting the job leaves the slot taken; give it back."""
+        running = sum(1 for task in self.tasks.values() if not task.done())
+        for _ in range(max(0, self.job_counter - running)):
+            self.job_counter -= 1
+            self.sem.release()
+
+
 def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
-    return Worker(
+    return ResilientWorker(
         functions=[func(run_execution, name=RUN_EXECUTION, timeout=_FOREVER_SECONDS, max_tries=1000)],
         queue_name=settings.queue_name,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
@@ -213,16 +261,16 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     main = asyncio.create_task(worker.async_run(), name="arq")
     stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({main, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    if main.done():
+    try:
+        await asyncio.wait({main, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not main.done():
+            await _drain(worker, settings)
+    finally:
         stopped.cancel()
-        main.result()
-        return
-    await _drain(worker, settings)
-    main.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await main
-    await worker.close()
+        main.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
+        await worker.close()
 
 
 async def _drain(worker: Worker, settings: Settings) -> None:
