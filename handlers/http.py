@@ -58,9 +58,11 @@ async def run(ctx: NodeContext) -> NodeResult:
     method = str(config.get("method", "GET")).upper()
     timeout = float(config.get("timeoutSeconds") or ctx.settings.http_timeout_seconds)
     body = config.get("body")
+    query = {str(k): v for k, v in (config.get("query") or {}).items()}
+    # httpx replaces a URL's own query string with `params`, so merge the two instead.
+    target = httpx.URL(url).copy_merge_params(query) if query else httpx.URL(url)
     request: dict[str, Any] = {
         "headers": {str(k): str(v) for k, v in (config.get("headers") or {}).items()},
-        "params": {str(k): v for k, v in (config.get("query") or {}).items()},
         "timeout": timeout,
     }
     if isinstance(body, Mapping | list):
@@ -68,7 +70,7 @@ async def run(ctx: NodeContext) -> NodeResult:
     elif body is not None:
         request["content"] = str(body)
     try:
-        response = await ctx.http.request(method, url, **request)
+        response = await ctx.http.request(method, target, **request)
     except httpx.TimeoutException:
         raise NodeError(f"{method} {_display(url)} timed out after {timeout:g} s") from None
     except httpx.HTTPError as error:

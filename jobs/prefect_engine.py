@@ -7,10 +7,12 @@ by workers that use this engine, since importing it takes seconds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import prefect.flow_engine
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
@@ -20,6 +22,11 @@ from hub.workflow import Node
 from jobs.engines import Attempt
 
 T = TypeVar("T")
+
+# The worker owns SIGTERM: it drains, lets running nodes finish and hands executions back. Prefect's flow
+# engine would swap in a handler that raises TerminationSignal wherever the main thread happens to be,
+# which is inside the event loop's select, and the whole worker dies mid-node.
+prefect.flow_engine.capture_sigterm = contextlib.nullcontext  # type: ignore[attr-defined,assignment]
 
 
 async def _node_body(attempt: Callable[[], Awaitable[NodeResult]]) -> NodeResult:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -16,8 +15,8 @@ import signal
 import socket
 import time
 import uuid
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 from arq import Worker
@@ -30,12 +29,13 @@ from hub.bus import EventBus
 from hub.database import Database
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
-from hub.redaction import Redactor, install_log_redaction
+from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
 from hub.store import ExecutionStore
 from jobs.engines import Engine, NativeEngine, create_engine
 from jobs.execution import StopReason, WorkerState, run_execution
+from jobs.prefect_server import PrivatePrefectServer, claim_prefect_home
 from jobs.resources import ResourceCache
 from jobs.runner import NodeServices
 from jobs.sweeper import sweep_forever
@@ -50,27 +50,9 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def claim_prefect_home(base: Path) -> TextIO:
-    """Gives this process a PREFECT_HOME of its own (a locked slot), unless one is set already.
-
-    Without a Prefect server, every process starts its own temporary one on the SQLite file under
-    PREFECT_HOME; two processes on one file stall each other, and a slot per process keeps disk bounded.
-    """
-    base.mkdir(parents=True, exist_ok=True)
-    for slot in range(256):
-        lock = (base / f"worker-{slot}.lock").open("w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        os.environ["PREFECT_HOME"] = str(base / f"worker-{slot}")
-        return lock
-    raise RuntimeError(f"no free Prefect home slot under {base}")
-
-
-def configure_prefect(settings: Settings) -> TextIO | None:
-    """Quiet, private Prefect defaults; anything already in the environment wins."""
+@contextlib.contextmanager
+def prefect_api(settings: Settings) -> Iterator[None]:
+    """Quiet Prefect defaults (the environment wins), and a private Prefect server when none is configured."""
     for name, value in (
         ("PREFECT_LOGGING_LEVEL", "WARNING"),
         ("PREFECT_SERVER_LOGGING_LEVEL", "WARNING"),
@@ -80,14 +62,22 @@ def configure_prefect(settings: Settings) -> TextIO | None:
         os.environ.setdefault(name, value)
     if settings.prefect_api_url:
         os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
-        return None
-    if "PREFECT_HOME" in os.environ or "PREFECT_API_URL" in os.environ:
-        return None
-    return claim_prefect_home(settings.data_dir / "prefect")
+    if "PREFECT_API_URL" in os.environ:
+        yield
+        return
+    home, lock = claim_prefect_home(settings.data_dir / "prefect")
+    os.environ["PREFECT_HOME"] = str(home)
+    server = PrivatePrefectServer(home).start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield
+    finally:
+        server.stop()
+        lock.close()
 
 
 async def _warm_up(engine: Engine) -> None:
-    """Starts Prefect's temporary server now, so the first execution does not pay for it."""
+    """Runs one empty flow, so that the first execution does not pay for Prefect's first-use costs."""
 
     async def nothing() -> None:
         return None
@@ -294,10 +284,7 @@ async def _drain(worker: Worker, settings: Settings) -> None:
 def main() -> None:
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_chatty_loggers()
     install_log_redaction(Redactor(settings.secrets()))
-    prefect_home_lock = configure_prefect(settings) if settings.engine is EngineName.PREFECT else None
-    try:
+    with prefect_api(settings) if settings.engine is EngineName.PREFECT else contextlib.nullcontext():
         asyncio.run(serve(settings))
-    finally:
-        if prefect_home_lock is not None:
-            prefect_home_lock.close()

@@ -18,10 +18,12 @@ from typing import Any
 
 import httpx
 import orjson
+import redis
 import uvicorn
 import websockets
 
-from hub.local_redis import LocalRedis, free_port
+from hub.local_redis import LocalRedis
+from hub.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -109,12 +111,38 @@ class HubStack:
         self._wait(lambda: self._health() is not None, "the hub to serve", self.hub)
 
     def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        before = self.worker_count()
         worker = self._spawn(f"worker-{len(self.workers)}", "jobs")
         self.workers.append(worker)
         if wait:
-            self._wait(lambda: self.worker_count() > before, "a worker heartbeat", worker, timeout=120)
+            self._wait(lambda: self._beating(worker.pid), "a worker heartbeat", worker, timeout=120)
         return worker
+
+    def _beating(self, pid: int) -> bool:
+        client = redis.Redis.from_url(self.redis.url)
+        try:
+            return bool(client.keys(f"hub:workers:*:{pid}:*"))
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def restart_hub(self, signum: int = signal.SIGKILL) -> None:
+        """Stops the hub (killed by default) and starts it again on the same port."""
+        self.stop_process(self.hub, signum)
+        self.start_hub()
+
+    def restart_redis(self) -> None:
+        """Stops the stack's Redis, losing everything in it, and starts it again on the same port."""
+        self.redis.stop()
+        self.redis.start()
+
+    def worker_running(self, owner: str) -> subprocess.Popen[bytes]:
+        """The worker process behind a lease owner id (``host:pid:suffix``)."""
+        pid = int(owner.split(":")[1])
+        return next(worker for worker in self.workers if worker.pid == pid)
+
+    def live_workers(self) -> list[subprocess.Popen[bytes]]:
+        return [worker for worker in self.workers if worker.poll() is None]
 
     def worker_count(self) -> int:
         health = self._health()

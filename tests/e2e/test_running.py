@@ -16,7 +16,7 @@ def _types(events: list[dict[str, Any]], node_id: str | None = None) -> list[str
 async def test_linear_graph_runs_every_node_in_order(client: HubClient, target: tuple[TargetService, str]) -> None:
     workflow = linear(
         ("start", "trigger", {}),
-        ("fetch", "http", {"url": f"{target[1]}/echo", "query": {"city": "{{ input.city }}"}}),
+        ("fetch", "http", {"url": f"{target[1]}/echo?units=metric", "query": {"city": "{{ input.city }}"}}),
         ("mark", "addField", {"fields": {"city": "{{ nodes.fetch.body.query.city }}", "checked": True}}),
         ("result", "output", {}),
     )
@@ -39,6 +39,7 @@ async def test_linear_graph_runs_every_node_in_order(client: HubClient, target: 
         "skippedNodes": 0,
         "percentage": 100,
     }
+    assert body["finalOutput"]["result"]["body"]["query"] == {"units": "metric", "city": "Madrid"}
     events = await client.events(execution_id)
     started = [e["nodeId"] for e in events if e["type"] == "node.started"]
     assert started == ["start", "fetch", "mark", "result"]
