@@ -145,19 +145,24 @@ async def test_a_socket_dropped_by_a_hub_crash_resumes_with_after_and_misses_not
     assert _gapless(received)
 
 
-async def test_an_execution_completes_across_a_redis_restart(hub: HubClient, target: tuple[TargetService, str]) -> None:
+async def test_an_execution_completes_across_a_redis_restart_and_its_socket_misses_nothing(
+    hub: HubClient, target: tuple[TargetService, str]
+) -> None:
     key = uuid.uuid4().hex
     workflow = linear(
         ("start", "trigger", {}),
         ("before", "http", {"url": f"{target[1]}/slow/{key}-a?seconds=2"}),
         ("after", "http", {"url": f"{target[1]}/count/{key}-b"}),
+        ("last", "http", {"url": f"{target[1]}/slow/{key}-c?seconds=1"}),
     )
     execution_id = await hub.execute(workflow)
+    watcher = asyncio.create_task(hub.watch(execution_id, after=0))
     await _until(hub, execution_id, "node.started", "before")
     await asyncio.to_thread(hub.stack.restart_redis)
     body = await hub.wait_for(execution_id)
     assert body["status"] == "completed", body
-    assert _gapless(await hub.events(execution_id))
+    watched = await watcher
+    assert _gapless(watched) and watched == await hub.events(execution_id)
     after_restart = await hub.execute(linear(("start", "trigger", {})))
     assert (await hub.wait_for(after_restart))["status"] == "completed"
 
@@ -334,8 +339,9 @@ async def test_webhook_wait_resumes_from_the_call_after_hub_and_workers_restart(
     assert (await hub.http.post(f"/api/executions/{execution_id}/resume/approval", json={})).status_code == 409
 
 
-async def test_cancelling_a_pending_execution_means_it_never_starts(tmp_path: Path) -> None:
-    with hub_stack(tmp_path, engine="native", workers=0) as stack:
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_cancelling_a_pending_execution_means_it_never_starts(tmp_path: Path, engine: str) -> None:
+    with hub_stack(tmp_path, engine=engine, workers=0) as stack:
         client = HubClient(stack)
         try:
             execution_id = await client.execute(linear(("start", "trigger", {})))
