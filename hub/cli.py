@@ -14,6 +14,7 @@ import uvicorn
 
 from hub.errors import SettingsError
 from hub.local_redis import LocalRedis, redis_answers
+from hub.processes import die_with_parent
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Settings
 
@@ -46,7 +47,10 @@ def _dev(settings: Settings) -> None:
         os.environ["REDIS_URL"] = private.url
         print(f"hub dev: no Redis answered; started a private one at {private.url}", flush=True)
         settings = Settings.from_env()
-    worker = subprocess.Popen([sys.executable, "-m", "jobs"])
+    worker = subprocess.Popen([sys.executable, "-m", "jobs"], preexec_fn=die_with_parent)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; turn it into an exit that runs the
+    # clean-up below instead of killing this process on the spot.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         _serve(settings)
     finally:
@@ -57,6 +61,29 @@ def _dev(settings: Settings) -> None:
             worker.kill()
         if private is not None:
             private.stop()
+
+
+def _watch(settings: Settings, execution_id: str, after: int | None, base_url: str | None) -> None:
+    """Prints an execution's events as JSON lines until the hub closes the socket after the last one."""
+    from urllib.parse import quote
+
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/").replace("http", "ws", 1)
+    query = f"?after={after}" if after is not None else ""
+    with connect(f"{base}/ws/executions/{quote(execution_id)}{query}") as socket:
+        try:
+            for message in socket:
+                print(message, flush=True)
+        except ConnectionClosedError as error:
+            sys.exit(f"hub watch: the socket closed: {error}")
+        if socket.close_code == 4404:
+            sys.exit(f"hub watch: {socket.close_reason}")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _url_from_dotenv() -> bool:
@@ -71,10 +98,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("serve", help="run the HTTP and WebSocket server")
     commands.add_parser("worker", help="run a worker that executes workflows")
     commands.add_parser("dev", help="run the server and one worker (and Redis, when none answers)")
+    watch = commands.add_parser("watch", help="print an execution's events as JSON lines, live")
+    watch.add_argument("execution_id")
+    watch.add_argument("--after", type=int, help="start after this seq (default: a snapshot, then what follows)")
+    watch.add_argument("--url", help="the hub's base URL (default: http://HUB_HOST:HUB_PORT)")
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "worker":
             _worker()
+        elif arguments.command == "watch":
+            _watch(Settings.from_env(), arguments.execution_id, arguments.after, arguments.url)
         else:
             settings = Settings.from_env()
             _serve(settings) if arguments.command == "serve" else _dev(settings)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from hub.processes import free_port, terminate
+from hub.processes import die_with_parent, free_port, terminate
 
 
 def redis_binary() -> str:
@@ -82,6 +82,7 @@ class LocalRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while not redis_answers(self.url):

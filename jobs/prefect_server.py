@@ -8,11 +8,9 @@ that it always goes with its worker.
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,13 +19,7 @@ from typing import TextIO
 
 import httpx
 
-from hub.processes import free_port, terminate
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+from hub.processes import die_with_parent, free_port, terminate
 
 
 def claim_prefect_home(base: Path) -> tuple[Path, TextIO]:
@@ -94,7 +86,7 @@ class PrivatePrefectServer:
                 "on",
             ],
             env=environment,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while not self._healthy():
