@@ -52,12 +52,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(lambda: redis_client(settings), settings.socket_queue_size)
         await fanout.start()
+        bus = EventBus(redis)
+        await bus.start()
         app.state.services = Services(
             settings=settings,
             database=database,
             store=store,
             redis=redis,
-            bus=EventBus(redis),
+            bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
         )
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await bus.stop()
             await fanout.stop()
             await redis.aclose()
             await database.close()

@@ -1,21 +1,31 @@
 """The SQLite file that the hub and the workers on one machine share.
 
-WAL mode lets readers run beside the one writer; every write is a short ``BEGIN IMMEDIATE`` transaction,
-and ``busy_timeout`` makes a second process wait for the lock instead of failing with "database is locked".
+WAL mode lets readers run beside the one writer, and ``busy_timeout`` makes a second process wait for
+the write lock instead of failing with "database is locked". Reads go through aiosqlite. Writes go to
+one writer thread per process that runs each write function whole, and commits the writes that queued
+up meanwhile together (each in its own savepoint, so one failing write leaves the others alone): one
+thread hop and one commit for a batch, instead of one hop per statement. A write's caller hears back
+only after its transaction committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 T = TypeVar("T")
+
+Work = Callable[[sqlite3.Connection], T]
+"""A write: a plain function given the writer's connection, already inside a transaction."""
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -23,67 +33,157 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=60000",
     "PRAGMA foreign_keys=ON",
 )
+_MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Write(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """A caller cancelled while its write ran does not read the outcome; mark it read so asyncio is quiet."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _Writer(threading.Thread):
+    """Owns the process's write connection; commits queued writes in batches."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name=f"sqlite-writer:{path.name}", daemon=True)
+        self._path = path
+        self._queue: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+
+    def start_and_wait(self) -> None:
+        self.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+
+    def submit(self, write: _Write[Any]) -> None:
+        self._queue.put(write)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self.join()
+
+    def run(self) -> None:
+        try:
+            connection = sqlite3.connect(self._path, isolation_level=None, timeout=60, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                connection.execute(pragma)
+        except sqlite3.Error as error:
+            self._failure = error
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+                self._commit(connection, batch)
+        finally:
+            connection.close()
+
+    def _commit(self, connection: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
+        outcomes: list[tuple[_Write[Any], Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for write in batch:
+                connection.execute("SAVEPOINT write")
+                try:
+                    result = write.work(connection)
+                except Exception as error:  # noqa: BLE001 - the write's own failure goes back to its caller
+                    connection.execute("ROLLBACK TO write")
+                    outcomes.append((write, None, error))
+                else:
+                    outcomes.append((write, result, None))
+                connection.execute("RELEASE write")
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            outcomes = [(write, None, error) for write in batch]
+        for write, result, failure in outcomes:
+            write.loop.call_soon_threadsafe(_settle, write.future, result, failure)
 
 
 class Database:
-    """A writer and a reader connection to one SQLite file, with transactions that cancellation cannot split."""
+    """The writer thread and an aiosqlite reader for one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: _Writer | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        self._reader = await self._connect()
-
-    async def _connect(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(self.path, isolation_level=None, timeout=60)
-        connection.row_factory = sqlite3.Row
+        writer = _Writer(self.path)
+        await asyncio.to_thread(writer.start_and_wait)
+        self._writer = writer
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None, timeout=60)
+        self._reader.row_factory = sqlite3.Row
         for pragma in _PRAGMAS:
-            await connection.execute(pragma)
-        return connection
+            await self._reader.execute(pragma)
 
     async def close(self) -> None:
-        for connection in (self._writer, self._reader):
-            if connection is not None:
-                await connection.close()
+        if self._reader is not None:
+            await self._reader.close()
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.stop)
         self._writer = self._reader = None
 
     async def migrate(self, statements: Iterable[str]) -> None:
         """Runs idempotent DDL (``CREATE ... IF NOT EXISTS``) in one transaction."""
 
-        async def apply(connection: aiosqlite.Connection) -> None:
+        def apply(connection: sqlite3.Connection) -> None:
             for statement in statements:
-                await connection.execute(statement)
+                connection.execute(statement)
 
         await self.write(apply)
 
-    async def write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """Runs ``work`` in one ``BEGIN IMMEDIATE`` transaction.
+    async def write(self, work: Work[T]) -> T:
+        """Runs ``work`` inside a transaction and returns its result once that transaction committed.
 
-        The transaction runs in its own task, so a caller cancelled half-way never leaves it half-done:
-        it commits or rolls back as a whole, and the caller sees its cancellation afterwards.
+        A caller cancelled meanwhile does not stop the write: it commits (or rolls back) whole.
         """
-        return await asyncio.shield(asyncio.ensure_future(self._write(work)))
-
-    async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        connection = self._require(self._writer)
-        async with self._write_lock:
-            await connection.execute("BEGIN IMMEDIATE")
-            try:
-                result = await work(connection)
-            except BaseException:
-                await connection.execute("ROLLBACK")
-                raise
-            await connection.execute("COMMIT")
-            return result
+        if self._writer is None:
+            raise RuntimeError("the database is not open; call Database.open() first")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        future.add_done_callback(_retrieve)
+        self._writer.submit(_Write(work, future, loop))
+        return await asyncio.shield(future)
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        connection = self._require(self._reader)
+        connection = self._require_reader()
         async with self._read_lock:
             return list(await connection.execute_fetchall(sql, parameters))
 
@@ -94,7 +194,7 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
         """A read transaction: every query inside sees the same committed state."""
-        connection = self._require(self._reader)
+        connection = self._require_reader()
         async with self._read_lock:
             await connection.execute("BEGIN")
             try:
@@ -105,8 +205,7 @@ class Database:
     async def ping(self) -> None:
         await self.fetch_one("SELECT 1")
 
-    @staticmethod
-    def _require(connection: aiosqlite.Connection | None) -> aiosqlite.Connection:
-        if connection is None:
+    def _require_reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
             raise RuntimeError("the database is not open; call Database.open() first")
-        return connection
+        return self._reader

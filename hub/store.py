@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 from hub import _views
 from hub.database import Database
 from hub.errors import Conflict, LeaseLost, NotFound
@@ -190,8 +188,8 @@ class ExecutionStore:
     async def put_workflow(self, workflow: Workflow, organization_id: str | None) -> dict[str, Any]:
         now = utc_now()
 
-        async def upsert(connection: aiosqlite.Connection) -> None:
-            await connection.execute(
+        def upsert(connection: sqlite3.Connection) -> None:
+            connection.execute(
                 """INSERT INTO workflows (id, organizationId, name, definition, createdAt, updatedAt)
                    VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (id) DO UPDATE SET organizationId = excluded.organizationId,
@@ -224,8 +222,8 @@ class ExecutionStore:
         now = utc_now()
         workflow = new.workflow
 
-        async def insert(connection: aiosqlite.Connection) -> None:
-            await connection.execute(
+        def insert(connection: sqlite3.Connection) -> None:
+            connection.execute(
                 """INSERT INTO workflow_executions (id, workflowId, workflowName, organizationId, status,
                        totalNodes, workflow, inputs, triggerData, engine, createdAt, updatedAt,
                        maxDurationSeconds, retryOf, callbackUrl)
@@ -249,7 +247,7 @@ class ExecutionStore:
             )
             for node_id, state in (seeded or {}).items():
                 node = workflow.by_id[node_id]
-                await connection.execute(
+                connection.execute(
                     """INSERT INTO execution_logs (executionId, nodeId, nodeType, nodeLabel, status, message,
                            timestamp, outputData, branch, attempts)
                        VALUES (?, ?, ?, ?, ?, 'Reused from the earlier execution', ?, ?, ?, 0)""",
@@ -265,7 +263,7 @@ class ExecutionStore:
                     ),
                 )
             if seeded:
-                await connection.execute(
+                connection.execute(
                     "UPDATE workflow_executions SET completedNodes = ? WHERE id = ?", (len(seeded), execution_id)
                 )
 
@@ -350,9 +348,9 @@ class ExecutionStore:
 
     # -- the event write, which every state change goes through ------------------------------------------
 
-    async def _append(
+    def _append(
         self,
-        connection: aiosqlite.Connection,
+        connection: sqlite3.Connection,
         execution_id: str,
         owner: str | None,
         event_type: EventType,
@@ -366,14 +364,13 @@ class ExecutionStore:
         """Applies ``sets`` to the execution row, takes the next seq, and stores the event."""
         timestamp = utc_now()
         guard = " AND leaseOwner = ?" if owner is not None else ""
-        cursor = await connection.execute(
+        cursor = connection.execute(
             f"""UPDATE workflow_executions SET lastSeq = lastSeq + 1, updatedAt = ?{sets}
                 WHERE id = ?{guard}
                 RETURNING lastSeq, status, totalNodes, completedNodes, failedNodes, skippedNodes""",
             (timestamp, *parameters, execution_id, *((owner,) if owner is not None else ())),
         )
-        row = await cursor.fetchone()
-        await cursor.close()
+        row = cursor.fetchone()
         if row is None:
             if owner is not None:
                 raise LeaseLost(f"execution {execution_id} is no longer leased to {owner}")
@@ -381,7 +378,7 @@ class ExecutionStore:
         if with_progress:
             data = {**data, "progress": _views.progress(row)}
         payload = self._json(data)
-        await connection.execute(
+        connection.execute(
             "INSERT INTO execution_events (executionId, seq, type, nodeId, timestamp, data) VALUES (?, ?, ?, ?, ?, ?)",
             (execution_id, row["lastSeq"], event_type.value, node_id, timestamp, payload),
         )
@@ -405,8 +402,8 @@ class ExecutionStore:
     ) -> Event:
         """Stores an event that changes no state (a log line, progress, a delivery attempt)."""
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            return await self._append(connection, execution_id, owner, event_type, data, node_id=node_id)
+        def write(connection: sqlite3.Connection) -> Event:
+            return self._append(connection, execution_id, owner, event_type, data, node_id=node_id)
 
         return await self.db.write(write)
 
@@ -427,9 +424,10 @@ class ExecutionStore:
         so that one that kills every worker cannot loop forever.
         """
 
-        async def write(connection: aiosqlite.Connection) -> Claim | None:
+        def write(connection: sqlite3.Connection) -> Claim | None:
             rows = list(
-                await connection.execute_fetchall(
+                _rows(
+                    connection,
                     """SELECT status, leaseOwner, leaseExpiresAt, cancelRequested, resumeAt, startedAt,
                           maxDurationSeconds, deadlineAt, workflowId, totalNodes, engine, jobId, recoveries
                    FROM workflow_executions WHERE id = ?""",
@@ -450,12 +448,12 @@ class ExecutionStore:
                 return None
             if row["cancelRequested"]:
                 reason = "Cancelled before it resumed"
-                event = await self._stop(connection, execution_id, None, ExecutionStatus.CANCELLED, reason)
+                event = self._stop(connection, execution_id, None, ExecutionStatus.CANCELLED, reason)
                 return Claim([event], runnable=False)
             recovering = status is ExecutionStatus.RUNNING and row["leaseOwner"] not in (None, owner)
             if recovering and row["recoveries"] >= max_recoveries:
                 reason = f"Gave up after its worker stopped {row['recoveries'] + 1} times while running it"
-                event = await self._stop(connection, execution_id, None, ExecutionStatus.FAILED, reason)
+                event = self._stop(connection, execution_id, None, ExecutionStatus.FAILED, reason)
                 return Claim([event], runnable=False, previous_job_id=row["jobId"])
             deadline = row["deadlineAt"]
             if deadline is None and row["maxDurationSeconds"] is not None:
@@ -478,7 +476,7 @@ class ExecutionStore:
             else:
                 event_type = EventType.EXECUTION_RECOVERED
                 data = {"worker": owner, "previousWorker": row["leaseOwner"]}
-            event = await self._append(
+            event = self._append(
                 connection, execution_id, None, event_type, data, sets=sets, parameters=parameters, with_progress=True
             )
             return Claim(
@@ -491,9 +489,10 @@ class ExecutionStore:
         return await self.db.write(write)
 
     async def renew(self, execution_id: str, owner: str, lease_seconds: float) -> Renewal:
-        async def write(connection: aiosqlite.Connection) -> Renewal:
+        def write(connection: sqlite3.Connection) -> Renewal:
             rows = list(
-                await connection.execute_fetchall(
+                _rows(
+                    connection,
                     """UPDATE workflow_executions SET leaseExpiresAt = ?
                    WHERE id = ? AND leaseOwner = ? AND status = 'running' RETURNING cancelRequested""",
                     (time.time() + lease_seconds, execution_id, owner),
@@ -506,8 +505,8 @@ class ExecutionStore:
     async def hand_back(self, execution_id: str, owner: str, reason: str) -> list[Event]:
         """Gives up the lease on a running execution so that another worker resumes it at once."""
 
-        async def write(connection: aiosqlite.Connection) -> list[Event]:
-            event = await self._append(
+        def write(connection: sqlite3.Connection) -> list[Event]:
+            event = self._append(
                 connection,
                 execution_id,
                 owner,
@@ -556,8 +555,8 @@ class ExecutionStore:
     ) -> Event:
         now = utc_now()
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            await connection.execute(
+        def write(connection: sqlite3.Connection) -> Event:
+            connection.execute(
                 """INSERT INTO execution_logs (executionId, nodeId, nodeType, nodeLabel, status, timestamp,
                        startedAt, attempts)
                    VALUES (?, ?, ?, ?, 'running', ?, ?, ?)
@@ -565,7 +564,7 @@ class ExecutionStore:
                        startedAt = excluded.startedAt, error = NULL, resumeAt = NULL""",
                 (execution_id, node_id, node_type, label, now, now, attempt),
             )
-            return await self._append(
+            return self._append(
                 connection,
                 execution_id,
                 owner,
@@ -590,13 +589,13 @@ class ExecutionStore:
     ) -> Event:
         """A node event that changes no counters: progress, log, retrying, timeout."""
 
-        async def write(connection: aiosqlite.Connection) -> Event:
+        def write(connection: sqlite3.Connection) -> Event:
             if attempts is not None:
-                await connection.execute(
+                connection.execute(
                     "UPDATE execution_logs SET attempts = ? WHERE executionId = ? AND nodeId = ?",
                     (attempts, execution_id, node_id),
                 )
-            return await self._append(connection, execution_id, owner, event_type, data, node_id=node_id)
+            return self._append(connection, execution_id, owner, event_type, data, node_id=node_id)
 
         return await self.db.write(write)
 
@@ -614,14 +613,14 @@ class ExecutionStore:
     ) -> Event:
         now = utc_now()
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            await connection.execute(
+        def write(connection: sqlite3.Connection) -> Event:
+            connection.execute(
                 """UPDATE execution_logs SET status = 'completed', message = ?, duration = ?, completedAt = ?,
                        outputData = ?, branch = ?, error = NULL, resumeAt = NULL
                    WHERE executionId = ? AND nodeId = ?""",
                 (self._text(message), duration, now, self._json(output), branch, execution_id, node_id),
             )
-            return await self._append(
+            return self._append(
                 connection,
                 execution_id,
                 owner,
@@ -647,14 +646,14 @@ class ExecutionStore:
     ) -> Event:
         now = utc_now()
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            await connection.execute(
+        def write(connection: sqlite3.Connection) -> Event:
+            connection.execute(
                 """UPDATE execution_logs SET status = ?, message = ?, error = ?, duration = ?, completedAt = ?
                    WHERE executionId = ? AND nodeId = ?""",
                 (status, self._text(error), self._text(error), duration, now, execution_id, node_id),
             )
             counter = ", failedNodes = failedNodes + 1" if status == "failed" else ""
-            return await self._append(
+            return self._append(
                 connection,
                 execution_id,
                 owner,
@@ -673,10 +672,10 @@ class ExecutionStore:
         """Marks ``(node id, type, label)`` nodes skipped, one event each, in one transaction."""
         now = utc_now()
 
-        async def write(connection: aiosqlite.Connection) -> list[Event]:
+        def write(connection: sqlite3.Connection) -> list[Event]:
             events = []
             for node_id, node_type, label in nodes:
-                await connection.execute(
+                connection.execute(
                     """INSERT INTO execution_logs (executionId, nodeId, nodeType, nodeLabel, status, message,
                            timestamp, duration)
                        VALUES (?, ?, ?, ?, 'skipped', ?, ?, 0)
@@ -685,7 +684,7 @@ class ExecutionStore:
                     (execution_id, node_id, node_type, label, reason, now),
                 )
                 events.append(
-                    await self._append(
+                    self._append(
                         connection,
                         execution_id,
                         owner,
@@ -703,12 +702,12 @@ class ExecutionStore:
     async def node_waiting(
         self, execution_id: str, owner: str, node_id: str, resume_at: float | None, data: Mapping[str, Any]
     ) -> Event:
-        async def write(connection: aiosqlite.Connection) -> Event:
-            await connection.execute(
+        def write(connection: sqlite3.Connection) -> Event:
+            connection.execute(
                 "UPDATE execution_logs SET status = 'waiting', resumeAt = ? WHERE executionId = ? AND nodeId = ?",
                 (resume_at, execution_id, node_id),
             )
-            return await self._append(connection, execution_id, owner, EventType.NODE_WAITING, data, node_id=node_id)
+            return self._append(connection, execution_id, owner, EventType.NODE_WAITING, data, node_id=node_id)
 
         return await self.db.write(write)
 
@@ -719,9 +718,10 @@ class ExecutionStore:
         other branches still ran): the caller then keeps running instead of parking.
         """
 
-        async def write(connection: aiosqlite.Connection) -> list[Event]:
+        def write(connection: sqlite3.Connection) -> list[Event]:
             rows = list(
-                await connection.execute_fetchall(
+                _rows(
+                    connection,
                     """SELECT min(CASE WHEN status = 'resumed' THEN 0 ELSE resumeAt END) AS due
                    FROM execution_logs WHERE executionId = ? AND status IN ('waiting', 'resumed')""",
                     (execution_id,),
@@ -730,7 +730,7 @@ class ExecutionStore:
             due = rows[0]["due"] if rows else None
             if due is not None and due <= time.time():
                 return []
-            event = await self._append(
+            event = self._append(
                 connection,
                 execution_id,
                 owner,
@@ -762,8 +762,8 @@ class ExecutionStore:
             ExecutionStatus.CANCELLED: EventType.EXECUTION_CANCELLED,
         }[status]
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            return await self._append(
+        def write(connection: sqlite3.Connection) -> Event:
+            return self._append(
                 connection,
                 execution_id,
                 owner,
@@ -779,16 +779,16 @@ class ExecutionStore:
 
     # -- requests from the API ---------------------------------------------------------------------------
 
-    async def _stop(
+    def _stop(
         self,
-        connection: aiosqlite.Connection,
+        connection: sqlite3.Connection,
         execution_id: str,
         owner: str | None,
         status: ExecutionStatus,
         reason: str,
     ) -> Event:
         """Ends an execution early (cancelled, or failed past its deadline); nodes in flight become cancelled."""
-        await connection.execute(
+        connection.execute(
             """UPDATE execution_logs SET status = 'cancelled', message = ?
                WHERE executionId = ? AND status IN ('running', 'waiting', 'resumed')""",
             (reason, execution_id),
@@ -797,7 +797,7 @@ class ExecutionStore:
             EventType.EXECUTION_CANCELLED if status is ExecutionStatus.CANCELLED else EventType.EXECUTION_FAILED
         )
         data = {"reason": reason} if status is ExecutionStatus.CANCELLED else {"error": reason}
-        return await self._append(
+        return self._append(
             connection,
             execution_id,
             owner,
@@ -812,18 +812,18 @@ class ExecutionStore:
     async def stop(self, execution_id: str, owner: str, status: ExecutionStatus, reason: str) -> Event:
         """A worker ends the execution it owns early: on a cancel request, or past its deadline."""
 
-        async def write(connection: aiosqlite.Connection) -> Event:
-            return await self._stop(connection, execution_id, owner, status, reason)
+        def write(connection: sqlite3.Connection) -> Event:
+            return self._stop(connection, execution_id, owner, status, reason)
 
         return await self.db.write(write)
 
     async def request_cancel(self, execution_id: str) -> tuple[ExecutionStatus, list[Event]]:
         """Cancels at once what no worker runs; flags a running execution for its worker to stop."""
 
-        async def write(connection: aiosqlite.Connection) -> tuple[ExecutionStatus, list[Event]]:
+        def write(connection: sqlite3.Connection) -> tuple[ExecutionStatus, list[Event]]:
             rows = list(
-                await connection.execute_fetchall(
-                    "SELECT status, leaseExpiresAt FROM workflow_executions WHERE id = ?", (execution_id,)
+                _rows(
+                    connection, "SELECT status, leaseExpiresAt FROM workflow_executions WHERE id = ?", (execution_id,)
                 )
             )
             if not rows:
@@ -835,11 +835,9 @@ class ExecutionStore:
                 raise Conflict(f"Execution {execution_id} has already {status.value}; only a live one can be cancelled")
             lease_live = (rows[0]["leaseExpiresAt"] or 0) > time.time()
             if status is ExecutionStatus.RUNNING and lease_live:
-                await connection.execute(
-                    "UPDATE workflow_executions SET cancelRequested = 1 WHERE id = ?", (execution_id,)
-                )
+                connection.execute("UPDATE workflow_executions SET cancelRequested = 1 WHERE id = ?", (execution_id,))
                 return status, []
-            event = await self._stop(connection, execution_id, None, ExecutionStatus.CANCELLED, "Cancelled by request")
+            event = self._stop(connection, execution_id, None, ExecutionStatus.CANCELLED, "Cancelled by request")
             return ExecutionStatus.CANCELLED, [event]
 
         return await self.db.write(write)
@@ -847,9 +845,10 @@ class ExecutionStore:
     async def resume_node(self, execution_id: str, node_id: str, body: Any) -> ExecutionStatus:
         """Records the call a waiting webhook node was waiting for; its body becomes the node's output."""
 
-        async def write(connection: aiosqlite.Connection) -> ExecutionStatus:
+        def write(connection: sqlite3.Connection) -> ExecutionStatus:
             rows = list(
-                await connection.execute_fetchall(
+                _rows(
+                    connection,
                     """SELECT e.status, l.status AS nodeStatus, l.resumeAt FROM workflow_executions e
                    LEFT JOIN execution_logs l ON l.executionId = e.id AND l.nodeId = ?
                    WHERE e.id = ?""",
@@ -863,11 +862,11 @@ class ExecutionStore:
                 raise Conflict(f"Execution {execution_id} has already {status.value}")
             if rows[0]["nodeStatus"] != "waiting" or rows[0]["resumeAt"] is not None:
                 raise Conflict(f"Node {node_id!r} is not waiting for a resume call")
-            await connection.execute(
+            connection.execute(
                 "UPDATE execution_logs SET status = 'resumed', outputData = ? WHERE executionId = ? AND nodeId = ?",
                 (self._json(body), execution_id, node_id),
             )
-            await connection.execute(
+            connection.execute(
                 "UPDATE workflow_executions SET resumeAt = ? WHERE id = ? AND status = 'waiting'",
                 (time.time(), execution_id),
             )
@@ -884,15 +883,17 @@ class ExecutionStore:
         events = []
         for row in rows:
 
-            async def write(connection: aiosqlite.Connection, execution_id: str = row["id"]) -> Event | None:
+            def write(connection: sqlite3.Connection, execution_id: str = row["id"]) -> Event | None:
                 current = list(
-                    await connection.execute_fetchall(
-                        "SELECT status FROM workflow_executions WHERE id = ? AND status = 'waiting'", (execution_id,)
+                    _rows(
+                        connection,
+                        "SELECT status FROM workflow_executions WHERE id = ? AND status = 'waiting'",
+                        (execution_id,),
                     )
                 )
                 if not current:
                     return None
-                return await self._append(
+                return self._append(
                     connection,
                     execution_id,
                     None,
@@ -926,6 +927,10 @@ class ExecutionStore:
             [(row["id"], row["resumeAt"]) for row in due],
             [row["id"] for row in pending],
         )
+
+
+def _rows(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    return connection.execute(sql, parameters).fetchall()
 
 
 def _event(execution_id: str, row: sqlite3.Row) -> Event:

@@ -72,7 +72,5 @@ class PrefectEngine:
         async def next_attempt() -> NodeResult:
             return await attempt(next(numbers))
 
-        result: NodeResult = await self._task(node).with_options(task_run_name=f"{node.type}-{node.id}")(
-            next_attempt
-        )
+        result: NodeResult = await self._task(node).with_options(task_run_name=f"{node.type}-{node.id}")(next_attempt)
         return result

@@ -130,11 +130,13 @@ async def _startup(ctx: dict[str, Any]) -> None:
     engines: dict[str, Engine] = {EngineName.NATIVE.value: NativeEngine()}
     if settings.engine is EngineName.PREFECT:
         engines[EngineName.PREFECT.value] = create_engine(EngineName.PREFECT.value)
+    bus = EventBus(ctx["redis"])
+    await bus.start()
     state = WorkerState(
         settings=settings,
         worker_id=ctx["worker_id"],
         store=store,
-        bus=EventBus(ctx["redis"]),
+        bus=bus,
         queue=ExecutionQueue(ctx["redis"], settings.queue_name),
         services=NodeServices(
             settings=settings.nodes,
@@ -164,6 +166,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
             await task
     state: WorkerState | None = ctx.get("hub")
     if state is not None:
+        await state.bus.stop()
         with contextlib.suppress(RedisError, OSError):
             await ctx["redis"].delete(worker_heartbeat(state.worker_id))
         await state.services.http.aclose()
