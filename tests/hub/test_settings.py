@@ -1,0 +1,39 @@
+"""Settings: read from the environment and .env, the environment winning, bad values named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.errors import SettingsError
+from hub.settings import Engine, Settings
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("HUB_PORT=9000\nHUB_ENGINE=native\nOPENAI_API_KEY='sk-from-file'\n")
+    settings = Settings.from_env({"HUB_PORT": "9100"}, env_file)
+    assert (settings.port, settings.engine, settings.nodes.openai.api_key) == (9100, Engine.NATIVE, "sk-from-file")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HUB_PORT", "eighty"), ("HUB_ENGINE", "celery"), ("HUB_WORKER_LEASE_SECONDS", "0"), ("SMTP_STARTTLS", "maybe")],
+)
+def test_a_bad_value_is_refused_with_the_variable_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value}, None)
+
+
+def test_secrets_are_collected_for_redaction_including_passwords_in_urls() -> None:
+    settings = Settings.from_env(
+        {
+            "OPENAI_API_KEY": "sk-1234",
+            "HUB_MYSQL_REPORTS_URL": "mysql://app:s3cr%40t@db/reports",
+            "REDIS_URL": "redis://:redispass@localhost:6379/0",
+        },
+        None,
+    )
+    assert {"sk-1234", "s3cr@t", "redispass"} <= set(settings.secrets())
+    assert settings.nodes.mysql_urls == {"reports": "mysql://app:s3cr%40t@db/reports"}
