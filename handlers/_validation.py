@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.contract import ConfigProblem
+from handlers.contract import ConfigProblem, NodeError
 from handlers.templating import is_template
 
 
@@ -82,3 +82,9 @@ def one_of(
     if value not in choices:
         return [ConfigProblem(key, f"{key} must be one of {', '.join(choices)}; got {value!r}")]
     return []
+
+
+def raise_problems(problems: list[ConfigProblem]) -> None:
+    """At run time, for a config whose templates rendered to values its validator refuses."""
+    if problems:
+        raise NodeError("; ".join(f"config.{problem.path}: {problem.message}" for problem in problems))

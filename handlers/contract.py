@@ -7,7 +7,8 @@ know nothing of Redis, SQLite or Prefect: everything they may touch arrives on t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,16 +69,55 @@ LogFunction = Callable[[str, str], Awaitable[None]]
 ProgressFunction = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
+RECORD_FIELD = re.compile(r"^\w[\w \-]{0,127}$")
+"""A field name that saveRecords and fetchData accept: letters, digits, ``_``, spaces and ``-``, at most 128."""
+
+FILTER_OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "contains", "in")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """``field op value``; ``value`` is a JSON scalar (a list of them for ``in``)."""
+
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOrder:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRecords:
+    inserted: int
+    updated: int
+
+
 class RecordStore(Protocol):
-    """The records table that saveRecords and fetchData share, scoped to one organization."""
+    """The records table that saveRecords and fetchData share, scoped to the execution's organization.
+
+    Field names must match ``RECORD_FIELD``; a store raises ``ValueError`` for any other.
+    """
 
     async def save(
-        self, entity: str, records: list[Mapping[str, Any]], *, mode: str, key: str | None
-    ) -> tuple[int, int]: ...
+        self, entity: str, records: Sequence[Mapping[str, Any]], *, upsert_key: str | None = None
+    ) -> SavedRecords:
+        """Inserts every record; with ``upsert_key``, replaces the record whose field has the same value."""
+        ...
 
     async def fetch(
-        self, entity: str, filters: list[tuple[str, str, Any]], *, order_by: list[tuple[str, bool]], limit: int | None
-    ) -> list[dict[str, Any]]: ...
+        self,
+        entity: str,
+        *,
+        filters: Sequence[RecordFilter] = (),
+        order_by: Sequence[RecordOrder] = (),
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The records matching every filter, in ``order_by`` order (then oldest first)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +134,9 @@ class StoredFile:
 class FileStore(Protocol):
     """Uploaded files of the execution's organization."""
 
-    async def get(self, file_id: str) -> StoredFile: ...
+    async def get(self, file_id: str) -> StoredFile:
+        """The file; raises ``NodeError`` naming the id when the organization has no such file."""
+        ...
 
 
 class Resources(Protocol):

@@ -54,6 +54,8 @@ class NodeSettings:
     """Settings for every node type, with the secrets among them listed for redaction."""
 
     http_timeout_seconds: float = 30.0
+    max_file_mb: float = 50.0
+    """The largest file a node downloads (excelInput, pdfInput from a url); HUB_MAX_UPLOAD_MB, as for uploads."""
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)

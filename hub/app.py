@@ -17,13 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.api import executions, health, workflows
+from hub.api import executions, files, health, workflows
 from hub.bus import EventBus
 from hub.database import Database
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
+from hub.files import FileCatalog
+from hub.files import migrate as migrate_files
 from hub.live import execution_socket
 from hub.queue import ExecutionQueue
+from hub.records import migrate as migrate_records
 from hub.redaction import Redactor
 from hub.services import Services
 from hub.settings import Settings
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.open()
         store = ExecutionStore(database, Redactor(settings.secrets()))
         await store.migrate()
+        await migrate_files(database)
+        await migrate_records(database)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(lambda: redis_client(settings), settings.socket_queue_size)
@@ -62,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
+            files=FileCatalog(database, settings.data_dir),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *health.routes,
         *workflows.routes,
         *executions.routes,
+        *files.routes,
         WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
     ]
     if STATIC_DIR.is_dir():

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from hub.bus import EventBus
 from hub.database import Database
 from hub.fanout import EventFanout
+from hub.files import FileCatalog
 from hub.queue import ExecutionQueue
 from hub.settings import Settings
 from hub.store import ExecutionStore, NewExecution, NodeState
@@ -27,6 +28,7 @@ class Services:
     bus: EventBus
     queue: ExecutionQueue
     fanout: EventFanout
+    files: FileCatalog
 
     async def start_execution(
         self,

@@ -94,6 +94,7 @@ class Settings:
 def _node_settings(read: _Reader) -> NodeSettings:
     return NodeSettings(
         http_timeout_seconds=read.number("HUB_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        max_file_mb=read.number("HUB_MAX_UPLOAD_MB", Settings.max_upload_mb, minimum=0.001),
         openai=OpenAISettings(
             api_key=read.optional("OPENAI_API_KEY"),
             base_url=read.optional("OPENAI_BASE_URL"),

@@ -17,7 +17,9 @@ from typing import Any
 from hub.bus import EventBus
 from hub.errors import LeaseLost
 from hub.events import ExecutionStatus
+from hub.files import FileCatalog
 from hub.queue import ExecutionQueue
+from hub.records import OrganizationRecords
 from hub.settings import Settings
 from hub.store import ExecutionStore, RunState
 from hub.workflow import parse_workflow
@@ -97,7 +99,7 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
 async def _drive(state: WorkerState, run: ActiveRun) -> str:
     recorder = Recorder(state.store, state.bus, run.execution_id, state.worker_id)
     stored = await state.store.load_run_state(run.execution_id)
-    runner = GraphRunner(_graph_run(stored), recorder, state.engine(stored.engine), state.services, run.draining)
+    runner = GraphRunner(_graph_run(state, stored), recorder, state.engine(stored.engine), state.services, run.draining)
     keeper = asyncio.create_task(_keep_lease(state, run), name=f"lease:{run.execution_id}")
     timer = None
     if stored.deadline_at is not None:
@@ -129,14 +131,18 @@ async def _drive(state: WorkerState, run: ActiveRun) -> str:
     return str(result.outcome)
 
 
-def _graph_run(stored: RunState) -> GraphRun:
+def _graph_run(state: WorkerState, stored: RunState) -> GraphRun:
+    """The graph and the stores its nodes may use, scoped to the execution's organization."""
+    organization_id = stored.organization_id
     return GraphRun(
         execution_id=stored.execution_id,
         workflow=parse_workflow(stored.workflow),
         inputs=stored.inputs,
         trigger_data=stored.trigger_data,
-        organization_id=stored.organization_id,
+        organization_id=organization_id,
         stored=stored.nodes,
+        records=OrganizationRecords(state.store.db, organization_id),
+        files=FileCatalog(state.store.db, state.settings.data_dir).scoped(organization_id),
     )
 
 

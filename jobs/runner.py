@@ -57,18 +57,16 @@ class RunResult:
 
 @dataclass(frozen=True, slots=True)
 class NodeServices:
-    """What the worker lends every node: settings, one http client, long-lived resources, stores."""
+    """What the worker lends every node: settings, one http client, long-lived resources."""
 
     settings: NodeSettings
     http: httpx.AsyncClient
     resources: Resources
-    records: Mapping[str | None, RecordStore] | None = None
-    files: Mapping[str | None, FileStore] | None = None
 
 
 @dataclass
 class GraphRun:
-    """One execution's graph and what its earlier runs left behind."""
+    """One execution's graph, what its earlier runs left behind, and the stores of its organization."""
 
     execution_id: str
     workflow: Workflow

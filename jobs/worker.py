@@ -27,8 +27,10 @@ from redis.exceptions import RedisError
 
 from hub.bus import EventBus
 from hub.database import Database
+from hub.files import migrate as migrate_files
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
+from hub.records import migrate as migrate_records
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
@@ -127,6 +129,8 @@ async def _startup(ctx: dict[str, Any]) -> None:
     await database.open()
     store = ExecutionStore(database, Redactor(settings.secrets()))
     await store.migrate()
+    await migrate_files(database)
+    await migrate_records(database)
     engines: dict[str, Engine] = {EngineName.NATIVE.value: NativeEngine()}
     if settings.engine is EngineName.PREFECT:
         engines[EngineName.PREFECT.value] = create_engine(EngineName.PREFECT.value)

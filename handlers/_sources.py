@@ -1,0 +1,109 @@
+"""Where a file-reading node gets its file: an upload (``config.fileId``) or a download (``config.url``).
+
+A download streams to a temporary file, counting bytes against ``HUB_MAX_UPLOAD_MB``, and the temporary
+file is gone when the node is done with it. Either way the node gets a path to read in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import anyio
+import httpx
+
+from handlers.contract import ConfigProblem, NodeContext, NodeError
+from handlers.filetypes import FileKind, kind_of_content_type, recognise
+from handlers.templating import is_template
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file on local disk, with the name people know it by and its recognised kind."""
+
+    path: Path
+    name: str
+    kind: FileKind
+
+
+def file_source_problems(config: Mapping[str, Any]) -> list[ConfigProblem]:
+    """Exactly one of ``fileId`` and ``url``; a url that is not a template must be http(s)."""
+    file_id, url = config.get("fileId"), config.get("url")
+    problems = []
+    for key, value in (("fileId", file_id), ("url", url)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(ConfigProblem(key, f"{key} must be a non-empty string"))
+    if file_id is None and url is None:
+        problems.append(ConfigProblem("fileId", "fileId (an uploaded file) or url is required"))
+    elif file_id is not None and url is not None:
+        problems.append(ConfigProblem("url", "give fileId or url, not both"))
+    if isinstance(url, str) and not is_template(url) and not url.startswith(("http://", "https://")):
+        problems.append(ConfigProblem("url", "url must start with http:// or https://"))
+    return problems
+
+
+@asynccontextmanager
+async def open_source(ctx: NodeContext) -> AsyncIterator[SourceFile]:
+    """The node's file, downloaded first when it comes from a url."""
+    file_id = ctx.config.get("fileId")
+    if file_id is not None:
+        yield await _uploaded(ctx, str(file_id))
+        return
+    directory = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="hub-download-"))
+    try:
+        yield await _download(ctx, str(ctx.config["url"]), directory)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+
+
+async def _uploaded(ctx: NodeContext, file_id: str) -> SourceFile:
+    if ctx.files is None:
+        raise NodeError("This run has no file store, so fileId cannot be read")
+    stored = await ctx.files.get(file_id)
+    kind = kind_of_content_type(stored.content_type)
+    if kind is None:
+        raise NodeError(f"{stored.name!r} has the unsupported content type {stored.content_type}")
+    return SourceFile(Path(stored.path), stored.name, kind)
+
+
+def _shown(url: str) -> str:
+    """The url without its query string, which may carry a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+async def _download(ctx: NodeContext, url: str, directory: Path) -> SourceFile:
+    limit = int(ctx.settings.max_file_mb * 1024 * 1024)
+    too_large = f"The file at {_shown(url)} is larger than the limit of {ctx.settings.max_file_mb:g} MB"
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
+    path = directory / "download"
+    try:
+        async with ctx.http.stream("GET", url, timeout=ctx.settings.http_timeout_seconds) as response:
+            if response.status_code >= 400:
+                raise NodeError(f"Fetching {_shown(url)} failed: the server answered {response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise NodeError(too_large)
+            size = 0
+            async with await anyio.open_file(path, "wb") as file:
+                async for chunk in response.aiter_bytes(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise NodeError(too_large)
+                    await file.write(chunk)
+            content_type = response.headers.get("content-type", "")
+    except httpx.TimeoutException:
+        raise NodeError(f"Fetching {_shown(url)} timed out after {ctx.settings.http_timeout_seconds:g} s") from None
+    except httpx.HTTPError as error:
+        raise NodeError(f"Fetching {_shown(url)} failed: {type(error).__name__}: {error}") from None
+    kind = await asyncio.to_thread(recognise, path, name, content_type)
+    if kind is None:
+        raise NodeError(f"The file at {_shown(url)} is not of a type the hub reads")
+    return SourceFile(path, name, kind)

@@ -1,0 +1,150 @@
+"""Uploaded files: their bytes under ``<HUB_DATA_DIR>/files/<organization or _>/<fileId>``, their metadata
+in the ``files`` table of the hub's SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from handlers.contract import NodeError, StoredFile
+from handlers.filetypes import identify
+from hub.database import Database
+from hub.events import utc_now
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS files (
+        id TEXT PRIMARY KEY,
+        organizationId TEXT,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        contentType TEXT NOT NULL,
+        createdAt TEXT NOT NULL)""",
+)
+
+ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+"""An organization id that can name a folder: it can be neither ``_`` (no organization) nor ``..``."""
+
+_NO_ORGANIZATION = "_"
+
+
+async def migrate(database: Database) -> None:
+    await database.migrate(SCHEMA)
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One uploaded file's metadata, as ``GET /api/files/{id}`` shows it."""
+
+    file_id: str
+    organization_id: str | None
+    name: str
+    size: int
+    content_type: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fileId": self.file_id,
+            "name": self.name,
+            "size": self.size,
+            "contentType": self.content_type,
+            "organizationId": self.organization_id,
+            "createdAt": self.created_at,
+        }
+
+
+class FileCatalog:
+    """Where uploads live on disk, and their rows in the ``files`` table."""
+
+    def __init__(self, database: Database, data_dir: Path) -> None:
+        self._db = database
+        self.root = data_dir / "files"
+
+    @property
+    def incoming(self) -> Path:
+        """Where an upload is written while it arrives; on the same disk, so moving it out is a rename."""
+        return self.root / ".incoming"
+
+    def path_of(self, organization_id: str | None, file_id: str) -> Path:
+        return self.root / (organization_id or _NO_ORGANIZATION) / file_id
+
+    async def adopt(self, source: Path, name: str, organization_id: str | None) -> FileRecord:
+        """Takes a received file in: checks its content against its name (``UnsupportedFile`` when they
+        disagree), moves it to its place and records it."""
+        kind = await asyncio.to_thread(identify, source, name)
+        record = FileRecord(
+            file_id=uuid.uuid4().hex,
+            organization_id=organization_id,
+            name=name,
+            size=(await asyncio.to_thread(source.stat)).st_size,
+            content_type=kind.content_type,
+            created_at=utc_now(),
+        )
+        target = self.path_of(organization_id, record.file_id)
+        await asyncio.to_thread(_move, source, target)
+        try:
+            await self._add(record)
+        except BaseException:
+            await asyncio.to_thread(target.unlink, True)
+            raise
+        return record
+
+    async def _add(self, record: FileRecord) -> None:
+        def insert(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                """INSERT INTO files (id, organizationId, name, size, contentType, createdAt)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    record.file_id,
+                    record.organization_id,
+                    record.name,
+                    record.size,
+                    record.content_type,
+                    record.created_at,
+                ),
+            )
+
+        await self._db.write(insert)
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        row = await self._db.fetch_one(
+            "SELECT id, organizationId, name, size, contentType, createdAt FROM files WHERE id = ?", (file_id,)
+        )
+        if row is None:
+            return None
+        return FileRecord(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    def scoped(self, organization_id: str | None) -> OrganizationFiles:
+        return OrganizationFiles(self, organization_id)
+
+
+class OrganizationFiles:
+    """The files one organization uploaded (those uploaded without one, for ``None``), as handlers see them."""
+
+    def __init__(self, catalog: FileCatalog, organization_id: str | None) -> None:
+        self._catalog = catalog
+        self._organization_id = organization_id
+
+    async def get(self, file_id: str) -> StoredFile:
+        record = await self._catalog.get(file_id)
+        if record is None or record.organization_id != self._organization_id:
+            owner = f"organization {self._organization_id!r}" if self._organization_id else "no organization"
+            raise NodeError(f"No file {file_id!r} was uploaded for {owner}; upload it with POST /api/files")
+        return StoredFile(
+            file_id=record.file_id,
+            name=record.name,
+            content_type=record.content_type,
+            size=record.size,
+            path=str(self._catalog.path_of(record.organization_id, record.file_id)),
+        )

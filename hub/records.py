@@ -1,0 +1,172 @@
+"""The ``records`` table that saveRecords and fetchData share: JSON records by entity, per organization.
+
+Every statement is parameterised: values and JSON paths travel as parameters, never inside the SQL, and
+every field name must match ``RECORD_FIELD`` before it is made into a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from handlers.contract import FILTER_OPERATORS, RECORD_FIELD, RecordFilter, RecordOrder, SavedRecords
+from hub.database import Database
+from hub.events import dumps, utc_now
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS records (
+        id TEXT PRIMARY KEY,
+        entity TEXT NOT NULL,
+        organizationId TEXT,
+        data TEXT NOT NULL,
+        createdAt TEXT NOT NULL,
+        updatedAt TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS ix_records_entity ON records (organizationId, entity)",
+)
+
+_COMPARISONS = {">", ">=", "<", "<="}
+_NUMBER_TYPES = ("integer", "real")
+
+
+async def migrate(database: Database) -> None:
+    await database.migrate(SCHEMA)
+
+
+def _path(field: str) -> str:
+    if not RECORD_FIELD.match(field):
+        raise ValueError(f"{field!r} is not a field name a record store accepts")
+    return f'$."{field}"'
+
+
+def _key_of(value: Any) -> tuple[str, Any]:
+    """A key value as SQLite's ``json_type`` classes it, so ``1``, ``"1"`` and ``true`` stay distinct."""
+    if isinstance(value, bool):
+        return "bool", int(value)
+    if isinstance(value, int | float):
+        return "number", value
+    if isinstance(value, str):
+        return "text", value
+    raise ValueError(f"a key value must be a string, number or boolean, not {type(value).__name__}")
+
+
+def _stored_key(json_type: str, value: Any) -> tuple[str, Any]:
+    if json_type in ("true", "false"):
+        return "bool", value
+    if json_type in _NUMBER_TYPES:
+        return "number", value
+    return json_type, value
+
+
+def _condition(item: RecordFilter) -> tuple[str, list[Any]]:
+    """One filter as SQL over ``data``, with its parameters."""
+    path = _path(item.field)
+    value = item.value
+    if item.op == "=":
+        return "json_extract(data, ?) IS ?", [path, value]
+    if item.op == "!=":
+        return "json_extract(data, ?) IS NOT ?", [path, value]
+    if item.op in _COMPARISONS:
+        # Only values of the same kind compare: SQLite would otherwise rank any text above any number.
+        kinds = ("text",) if isinstance(value, str) else _NUMBER_TYPES
+        marks = ", ".join("?" * len(kinds))
+        return f"(json_type(data, ?) IN ({marks}) AND json_extract(data, ?) {item.op} ?)", [
+            path,
+            *kinds,
+            path,
+            value,
+        ]
+    if item.op == "contains":
+        return (
+            """(CASE json_type(data, ?)
+                 WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(data, ?) WHERE json_each.value IS ?)
+                 WHEN 'text' THEN instr(json_extract(data, ?), ?) > 0
+                 ELSE 0 END)""",
+            [path, path, value, path, value],
+        )
+    if item.op == "in":
+        values = list(value)
+        if not values:
+            return "0", []
+        return f"json_extract(data, ?) IN ({', '.join('?' * len(values))})", [path, *values]
+    raise ValueError(f"unknown filter operator {item.op!r}; use one of {', '.join(FILTER_OPERATORS)}")
+
+
+class OrganizationRecords:
+    """The records of one organization (or of executions without one, for ``None``)."""
+
+    def __init__(self, database: Database, organization_id: str | None) -> None:
+        self._db = database
+        self._organization_id = organization_id
+
+    async def save(
+        self, entity: str, records: Sequence[Mapping[str, Any]], *, upsert_key: str | None = None
+    ) -> SavedRecords:
+        key_path = _path(upsert_key) if upsert_key is not None else None
+        keys = [_key_of(record.get(upsert_key)) for record in records] if upsert_key is not None else []
+        organization_id = self._organization_id
+
+        def write(connection: sqlite3.Connection) -> SavedRecords:
+            now = utc_now()
+            existing: dict[tuple[str, Any], str] = {}
+            if key_path is not None:
+                rows = connection.execute(
+                    """SELECT id, json_type(data, ?), json_extract(data, ?) FROM records
+                       WHERE organizationId IS ? AND entity = ? ORDER BY rowid""",
+                    (key_path, key_path, organization_id, entity),
+                )
+                for record_id, json_type, value in rows:
+                    if json_type is not None:
+                        existing.setdefault(_stored_key(json_type, value), record_id)
+            inserted = updated = 0
+            for index, record in enumerate(records):
+                data = dumps(record)
+                record_id = existing.get(keys[index]) if keys else None
+                if record_id is not None:
+                    connection.execute(
+                        "UPDATE records SET data = ?, updatedAt = ? WHERE id = ?", (data, now, record_id)
+                    )
+                    updated += 1
+                    continue
+                record_id = uuid.uuid4().hex
+                connection.execute(
+                    """INSERT INTO records (id, entity, organizationId, data, createdAt, updatedAt)
+                       VALUES (?, ?, ?, ?, ?, ?)""",
+                    (record_id, entity, organization_id, data, now, now),
+                )
+                if keys:
+                    existing[keys[index]] = record_id
+                inserted += 1
+            return SavedRecords(inserted=inserted, updated=updated)
+
+        return await self._db.write(write)
+
+    async def fetch(
+        self,
+        entity: str,
+        *,
+        filters: Sequence[RecordFilter] = (),
+        order_by: Sequence[RecordOrder] = (),
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        where = ["organizationId IS ?", "entity = ?"]
+        parameters: list[Any] = [self._organization_id, entity]
+        for item in filters:
+            sql, values = _condition(item)
+            where.append(sql)
+            parameters.extend(values)
+        order = []
+        for order_item in order_by:
+            order.append(f"json_extract(data, ?) {'DESC' if order_item.descending else 'ASC'}")
+            parameters.append(_path(order_item.field))
+        order.append("rowid")
+        sql = f"SELECT data FROM records WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            parameters.append(limit)
+        rows = await self._db.fetch_all(sql, parameters)
+        return await asyncio.to_thread(lambda: [orjson.loads(row[0]) for row in rows])
