@@ -41,7 +41,7 @@ def records_of(value: Any, what: str) -> list[dict[str, Any]]:
 def row_source_problems(config: Mapping[str, Any]) -> list[ConfigProblem]:
     """``source``, when given, is a template (``{{ nodes.x1.rows }}``) or the records themselves."""
     source = config.get("source")
-    if source is None or isinstance(source, list) or (isinstance(source, str) and is_template(source)):
+    if source is None or isinstance(source, list | Mapping) or (isinstance(source, str) and is_template(source)):
         return []
     return [ConfigProblem("source", "source must be a template such as {{ nodes.x1.rows }}, or a list of records")]
 

@@ -1,8 +1,9 @@
 """Reading .xlsx and .csv files into records, a row at a time (blocking: call these in a thread).
 
 openpyxl's read-only mode streams the sheet's XML, so a sheet of 100,000 rows is never in memory as a
-workbook; only the records asked for are. Dates become ISO 8601 strings and numbers stay numbers, so
-the records are JSON as they are. An empty cell is ``None``.
+workbook; only the records asked for are. Dates become ISO 8601 strings (a date without a time of day
+as ``2024-03-01``) and numbers stay numbers, so the records are JSON as they are. In a CSV, a column of
+numbers holds numbers. An empty cell is ``None``.
 """
 
 from __future__ import annotations
@@ -53,13 +54,22 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _csv_value(text: str) -> Any:
-    """Canonical numbers become numbers; "007" and "1,5" stay text, as zip codes and local decimals must."""
-    if not text:
-        return None
-    if _NUMBER.match(text):
-        return float(text) if any(mark in text for mark in ".eE") else int(text)
-    return text
+def _number(text: str) -> int | float:
+    return float(text) if any(mark in text for mark in ".eE") else int(text)
+
+
+def _numbers_by_column(sheet: Sheet) -> Sheet:
+    """A CSV column whose every value is a canonical number holds numbers; one "007" or "1,5" keeps the
+    whole column text, so zip codes and local decimals survive."""
+    for column in sheet.columns:
+        values = [row.get(column) for row in sheet.rows]
+        if any(value is not None for value in values) and all(
+            value is None or _NUMBER.match(value) for value in values
+        ):
+            for row in sheet.rows:
+                if row.get(column) is not None:
+                    row[column] = _number(row[column])
+    return sheet
 
 
 def _names(header: Sequence[Any]) -> list[str]:
@@ -96,21 +106,21 @@ def _records(lines: Iterable[Sequence[Any]], options: SheetOptions) -> Sheet:
 
 
 def read_xlsx(path: Path, options: SheetOptions) -> Sheet:
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure to open means the file is not a readable workbook
-        raise SheetError(f"it is not a readable Excel workbook ({type(error).__name__}: {error})") from None
-    try:
-        worksheet = _worksheet(workbook, options.sheet)
-        lines = (tuple(_cell(value) for value in row) for row in worksheet.iter_rows(values_only=True))
+    # A file object, not a path: openpyxl judges a path by its extension, and uploads are stored without one.
+    with path.open("rb") as file:
         try:
-            return _records(lines, options)
-        except SheetError:
-            raise
-        except Exception as error:  # noqa: BLE001 - a damaged sheet fails part-way through its XML
-            raise SheetError(f"its sheet could not be read ({type(error).__name__}: {error})") from None
-    finally:
-        workbook.close()
+            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+        except Exception as error:  # noqa: BLE001 - any failure to open means the file is not a readable workbook
+            raise SheetError(f"it is not a readable Excel workbook ({type(error).__name__}: {error})") from None
+        try:
+            worksheet = _worksheet(workbook, options.sheet)
+            lines = (tuple(_cell(value) for value in row) for row in worksheet.iter_rows(values_only=True))
+            try:
+                return _records(lines, options)
+            except Exception as error:  # noqa: BLE001 - a damaged sheet fails part-way through its XML
+                raise SheetError(f"its sheet could not be read ({type(error).__name__}: {error})") from None
+        finally:
+            workbook.close()
 
 
 def _worksheet(workbook: Any, sheet: str | int | None) -> Any:
@@ -131,8 +141,8 @@ def read_csv(path: Path, options: SheetOptions) -> Sheet:
         with path.open(newline="", encoding="utf-8-sig") as file:
             delimiter = options.delimiter or _sniff(file.read(_SNIFF_BYTES))
             file.seek(0)
-            lines = (tuple(_csv_value(value) for value in row) for row in csv.reader(file, delimiter=delimiter))
-            return _records(lines, options)
+            lines = (tuple(value or None for value in row) for row in csv.reader(file, delimiter=delimiter))
+            return _numbers_by_column(_records(lines, options))
     except UnicodeDecodeError:
         raise SheetError("it is not UTF-8 text; save it as CSV UTF-8") from None
     except csv.Error as error:

@@ -39,7 +39,7 @@ def _read(path: Path, max_pages: int | None) -> dict[str, Any]:
             raise _Unreadable("it is encrypted with a password; upload a copy without a password")
     try:
         count = len(reader.pages)
-        pages = [page.extract_text() or "" for page in reader.pages[: max_pages or count]]
+        pages = [(page.extract_text() or "").strip() for page in reader.pages[: max_pages or count]]
     except Exception as error:  # noqa: BLE001 - a damaged page tree shows up only while reading pages
         raise _Unreadable(f"it is damaged ({type(error).__name__}: {error})") from None
     return {"text": "\n\n".join(pages), "pages": pages, "pageCount": count}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.fakes import OpenAIService, TargetService
+from tests.fakes import DownloadService, OpenAIService, TargetService
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack
 
 OPENAI_KEY = "sk-test-4f1c9e2a7b"
@@ -55,3 +55,10 @@ async def client(stack: HubStack) -> AsyncIterator[HubClient]:
     hub = HubClient(stack)
     yield hub
     await hub.close()
+
+
+@pytest.fixture(scope="session")
+def downloads() -> Iterator[tuple[DownloadService, str]]:
+    service = DownloadService()
+    with ServiceServer(service.app) as server:
+        yield service, server.url

@@ -133,3 +133,34 @@ class OpenAIService:
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+class DownloadService:
+    """Serves files for nodes that read a url: with Content-Length, or streamed without one."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.app = Starlette(
+            routes=[
+                Route("/files/{name}", self.serve),
+                Route("/stream/{name}", self.stream),
+            ]
+        )
+
+    def add(self, name: str, content: bytes, content_type: str = "application/octet-stream") -> None:
+        self.files[name] = (content, content_type)
+
+    async def serve(self, request: Request) -> Response:
+        found = self.files.get(request.path_params["name"])
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(found[0], media_type=found[1])
+
+    async def stream(self, request: Request) -> Response:
+        content, content_type = self.files[request.path_params["name"]]
+
+        async def chunks() -> Any:
+            for start in range(0, len(content), 16 * 1024):
+                yield content[start : start + 16 * 1024]
+
+        return StreamingResponse(chunks(), media_type=content_type)
