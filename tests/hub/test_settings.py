@@ -37,3 +37,8 @@ def test_secrets_are_collected_for_redaction_including_passwords_in_urls() -> No
     )
     assert {"sk-1234", "s3cr@t", "redispass"} <= set(settings.secrets())
     assert settings.nodes.mysql_urls == {"reports": "mysql://app:s3cr%40t@db/reports"}
+
+
+def test_the_upload_limit_also_bounds_what_nodes_download() -> None:
+    settings = Settings.from_env({"HUB_MAX_UPLOAD_MB": "5"}, None)
+    assert (settings.max_upload_mb, settings.nodes.max_file_mb) == (5.0, 5.0)
