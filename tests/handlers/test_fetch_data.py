@@ -104,3 +104,10 @@ async def test_only_the_organizations_records_are_fetched(stores: Stores) -> Non
 )
 def test_a_bad_config_is_refused_naming_the_field(config: dict[str, Any], path: str) -> None:
     assert [problem.path for problem in fetch_data.validate(config)] == [path]
+
+
+async def test_field_names_may_hold_spaces_hyphens_and_accents(stores: Stores) -> None:
+    await stores.run(save_records.run, {"entity": "people"}, [{"First Name": "Ana", "año": 1990, "e-mail": "a@x"}])
+    config = {"entity": "people", "filters": {"First Name": "Ana", "año": 1990, "e-mail": "a@x"}}
+    result = await stores.run(fetch_data.run, config)
+    assert result.output_data["rowCount"] == 1
