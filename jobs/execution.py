@@ -133,16 +133,15 @@ async def _drive(state: WorkerState, run: ActiveRun) -> str:
 
 def _graph_run(state: WorkerState, stored: RunState) -> GraphRun:
     """The graph and the stores its nodes may use, scoped to the execution's organization."""
-    organization_id = stored.organization_id
     return GraphRun(
         execution_id=stored.execution_id,
         workflow=parse_workflow(stored.workflow),
         inputs=stored.inputs,
         trigger_data=stored.trigger_data,
-        organization_id=organization_id,
+        organization_id=stored.organization_id,
         stored=stored.nodes,
-        records=OrganizationRecords(state.store.db, organization_id),
-        files=FileCatalog(state.store.db, state.settings.data_dir).scoped(organization_id),
+        records=OrganizationRecords(state.store.db, stored.organization_id),
+        files=FileCatalog(state.store.db, state.settings.data_dir).scoped(stored.organization_id),
     )
 
 
