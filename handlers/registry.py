@@ -8,20 +8,26 @@ from typing import Any
 
 from handlers import (
     add_field,
+    climatiq,
     comment,
     condition,
+    esios,
     http,
     join,
     llm,
     manual_input,
+    mysql,
     not_implemented,
     output,
+    send_email,
+    send_sms,
     trigger,
     wait,
     webhook,
 )
 from handlers._validation import optional_integer, optional_number
-from handlers.contract import ConfigProblem, ConfigValidator, NodeRun
+from handlers.contract import ConfigProblem, ConfigValidator, NodeRun, SettingsValidator
+from handlers.settings import NodeSettings
 from handlers.templating import template_problems
 
 RUNNER_KEYS = frozenset({"retries", "retryDelaySeconds", "timeoutSeconds"})
@@ -35,6 +41,7 @@ class NodeType:
     run: NodeRun
     validate: ConfigValidator | None = None
     raw_keys: frozenset[str] = frozenset()
+    check_settings: SettingsValidator | None = None
 
 
 class Registry:
@@ -56,8 +63,11 @@ class Registry:
     def get(self, name: str) -> NodeType:
         return self._types[name]
 
-    def validate(self, name: str, config: Mapping[str, Any]) -> list[ConfigProblem]:
-        """Every problem in a node's config: runner keys, template syntax, then the type's own checks."""
+    def validate(
+        self, name: str, config: Mapping[str, Any], settings: NodeSettings | None = None
+    ) -> list[ConfigProblem]:
+        """Every problem in a node's config: runner keys, template syntax, the type's own checks, and with
+        ``settings`` what those settings must provide (a connection the config names)."""
         node_type = self._types[name]
         problems = [
             *optional_integer(config, "retries", minimum=0, maximum=100),
@@ -67,6 +77,8 @@ class Registry:
         ]
         if node_type.validate is not None:
             problems.extend(node_type.validate(config))
+        if settings is not None and node_type.check_settings is not None:
+            problems.extend(node_type.check_settings(config, settings))
         return problems
 
 
@@ -83,6 +95,11 @@ NODE_TYPES = Registry(
         NodeType("webhook", webhook.run, webhook.validate),
         NodeType("wait", wait.run, wait.validate),
         NodeType("comment", comment.run),
+        NodeType("mysql", mysql.run, mysql.validate, raw_keys=mysql.RAW_KEYS, check_settings=mysql.check_settings),
+        NodeType("sendEmail", send_email.run, send_email.validate),
+        NodeType("sendSMS", send_sms.run, send_sms.validate),
+        NodeType("esios", esios.run, esios.validate),
+        NodeType("climatiq", climatiq.run, climatiq.validate, raw_keys=climatiq.RAW_KEYS),
         *(
             NodeType(name, not_implemented.run)
             for name in (
@@ -90,12 +107,7 @@ NODE_TYPES = Registry(
                 "excelInput",
                 "pdfInput",
                 "saveRecords",
-                "mysql",
-                "sendEmail",
-                "sendSMS",
                 "splitColumns",
-                "esios",
-                "climatiq",
             )
         ),
     ]
