@@ -85,8 +85,8 @@ async def run(ctx: NodeContext) -> NodeResult:
                 await cursor.execute(query, params)
             except (TypeError, KeyError, ValueError) as error:
                 raise NodeError(
-                    f"config.params do not fit the query's placeholders ({error}); use %s with a list, "
-                    "%(name)s with an object, and %% for a literal %"
+                    f"config.params do not fit the query ({error}): use one plain value per placeholder, %s "
+                    "with a list, %(name)s with an object, and %% for a literal %"
                 ) from None
             if cursor.description is None:
                 output = {"affectedRows": cursor.rowcount, "lastInsertId": cursor.lastrowid or None}
