@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -19,6 +20,8 @@ TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-token-5b7e3a9c"
 ESIOS_TOKEN = "esios-token-1f4c8e2d"
 CLIMATIQ_KEY = "climatiq-key-7a3d9b1e"
+
+Served = TypeVar("Served", TwilioService, EsiosService, ClimatiqService)
 ENGINES = ["native", "prefect"]
 
 
@@ -50,25 +53,25 @@ def mail_server() -> Iterator[MailServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def twilio() -> Iterator[tuple[TwilioService, str]]:
-    service = TwilioService(TWILIO_SID, TWILIO_TOKEN)
+def _served(service: Served) -> Iterator[tuple[Served, str]]:
+    """A fake service and the URL it answers on, for as long as the fixture lives."""
     with ServiceServer(service.app) as server:
         yield service, server.url
+
+
+@pytest.fixture(scope="session")
+def twilio() -> Iterator[tuple[TwilioService, str]]:
+    yield from _served(TwilioService(TWILIO_SID, TWILIO_TOKEN))
 
 
 @pytest.fixture(scope="session")
 def esios() -> Iterator[tuple[EsiosService, str]]:
-    service = EsiosService(ESIOS_TOKEN)
-    with ServiceServer(service.app) as server:
-        yield service, server.url
+    yield from _served(EsiosService(ESIOS_TOKEN))
 
 
 @pytest.fixture(scope="session")
 def climatiq() -> Iterator[tuple[ClimatiqService, str]]:
-    service = ClimatiqService(CLIMATIQ_KEY)
-    with ServiceServer(service.app) as server:
-        yield service, server.url
+    yield from _served(ClimatiqService(CLIMATIQ_KEY))
 
 
 @pytest.fixture(scope="session")
