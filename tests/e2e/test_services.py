@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.backends import MailServer, MariaDBAccount
-from tests.conftest import CLIMATIQ_KEY, ESIOS_TOKEN, OPENAI_KEY, SMTP_PASSWORD, TWILIO_TOKEN
+from tests.conftest import CLIMATIQ_KEY, ESIOS_TOKEN, SMTP_PASSWORD, TWILIO_TOKEN
 from tests.fakes import ClimatiqService, EsiosService, TwilioService
 from tests.support import HubClient, HubStack, linear
 
@@ -165,6 +165,6 @@ async def test_no_credential_reaches_events_logs_or_stored_outputs(
         "database": b"".join(path.read_bytes() for path in stored).decode("latin-1"),
     }
     assert body["executionId"] in records["database"] and "worker" in records["logs"].lower()
-    secrets = [SMTP_PASSWORD, TWILIO_TOKEN, ESIOS_TOKEN, CLIMATIQ_KEY, OPENAI_KEY, orders.password]
+    secrets = [SMTP_PASSWORD, TWILIO_TOKEN, ESIOS_TOKEN, CLIMATIQ_KEY, orders.password]
     leaks = [(secret, where) for secret in secrets for where, text in records.items() if secret in text]
     assert leaks == []
