@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from handlers.contract import NodeError
+from handlers.registry import NODE_TYPES
 from handlers.settings import NodeSettings
 from tests.backends import MariaDBAccount
 from tests.handlers.harness import NodeRunner, node_runner
@@ -110,6 +111,10 @@ def test_an_unknown_connection_is_refused_when_the_settings_are_known(runner: No
     problems = runner.problems("mysql", {"query": "SELECT 1", "connection": "reports"})
     assert [problem.path for problem in problems] == ["connection"]
     assert "HUB_MYSQL_REPORTS_URL" in problems[0].message
+
+
+def test_without_the_hubs_settings_the_connection_is_not_checked() -> None:
+    assert NODE_TYPES.validate("mysql", {"query": "SELECT 1", "connection": "reports"}) == []
 
 
 def test_params_of_the_wrong_shape_are_refused(runner: NodeRunner) -> None:

@@ -37,3 +37,11 @@ def test_secrets_are_collected_for_redaction_including_passwords_in_urls() -> No
     )
     assert {"sk-1234", "s3cr@t", "redispass"} <= set(settings.secrets())
     assert settings.nodes.mysql_urls == {"reports": "mysql://app:s3cr%40t@db/reports"}
+
+
+def test_the_mysql_timeout_is_a_setting_and_not_a_connection() -> None:
+    settings = Settings.from_env(
+        {"HUB_MYSQL_TIMEOUT_SECONDS": "4.5", "HUB_MYSQL_DEFAULT_URL": "mysql://root:@127.0.0.1/test"}, None
+    )
+    assert settings.nodes.mysql_timeout_seconds == 4.5
+    assert settings.nodes.mysql_urls == {"default": "mysql://root:@127.0.0.1/test"}
