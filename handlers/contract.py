@@ -175,3 +175,9 @@ class NodeRun(Protocol):
 
 class ConfigValidator(Protocol):
     def __call__(self, config: Mapping[str, Any], /) -> list[ConfigProblem]: ...
+
+
+class SettingsValidator(Protocol):
+    """Checks a config against the hub's settings (a named connection exists), when the hub knows them."""
+
+    def __call__(self, config: Mapping[str, Any], settings: NodeSettings, /) -> list[ConfigProblem]: ...

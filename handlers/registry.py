@@ -8,25 +8,30 @@ from typing import Any
 
 from handlers import (
     add_field,
+    climatiq,
     comment,
     condition,
+    esios,
     excel_input,
     fetch_data,
     http,
     join,
     llm,
     manual_input,
-    not_implemented,
+    mysql,
     output,
     pdf_input,
     save_records,
+    send_email,
+    send_sms,
     split_columns,
     trigger,
     wait,
     webhook,
 )
 from handlers._validation import optional_integer, optional_number
-from handlers.contract import ConfigProblem, ConfigValidator, NodeRun
+from handlers.contract import ConfigProblem, ConfigValidator, NodeRun, SettingsValidator
+from handlers.settings import NodeSettings
 from handlers.templating import template_problems
 
 RUNNER_KEYS = frozenset({"retries", "retryDelaySeconds", "timeoutSeconds"})
@@ -40,6 +45,7 @@ class NodeType:
     run: NodeRun
     validate: ConfigValidator | None = None
     raw_keys: frozenset[str] = frozenset()
+    check_settings: SettingsValidator | None = None
 
 
 class Registry:
@@ -61,8 +67,11 @@ class Registry:
     def get(self, name: str) -> NodeType:
         return self._types[name]
 
-    def validate(self, name: str, config: Mapping[str, Any]) -> list[ConfigProblem]:
-        """Every problem in a node's config: runner keys, template syntax, then the type's own checks."""
+    def validate(
+        self, name: str, config: Mapping[str, Any], settings: NodeSettings | None = None
+    ) -> list[ConfigProblem]:
+        """Every problem in a node's config: runner keys, template syntax, the type's own checks, and with
+        ``settings`` what those settings must provide (a connection the config names)."""
         node_type = self._types[name]
         problems = [
             *optional_integer(config, "retries", minimum=0, maximum=100),
@@ -72,6 +81,8 @@ class Registry:
         ]
         if node_type.validate is not None:
             problems.extend(node_type.validate(config))
+        if settings is not None and node_type.check_settings is not None:
+            problems.extend(node_type.check_settings(config, settings))
         return problems
 
 
@@ -93,15 +104,10 @@ NODE_TYPES = Registry(
         NodeType("splitColumns", split_columns.run, split_columns.validate),
         NodeType("saveRecords", save_records.run, save_records.validate),
         NodeType("fetchData", fetch_data.run, fetch_data.validate),
-        *(
-            NodeType(name, not_implemented.run)
-            for name in (
-                "mysql",
-                "sendEmail",
-                "sendSMS",
-                "esios",
-                "climatiq",
-            )
-        ),
+        NodeType("mysql", mysql.run, mysql.validate, raw_keys=mysql.RAW_KEYS, check_settings=mysql.check_settings),
+        NodeType("sendEmail", send_email.run, send_email.validate),
+        NodeType("sendSMS", send_sms.run, send_sms.validate),
+        NodeType("esios", esios.run, esios.validate),
+        NodeType("climatiq", climatiq.run, climatiq.validate, raw_keys=climatiq.RAW_KEYS),
     ]
 )

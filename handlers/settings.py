@@ -62,6 +62,7 @@ class NodeSettings:
     esios: EsiosSettings = field(default_factory=EsiosSettings)
     climatiq: ClimatiqSettings = field(default_factory=ClimatiqSettings)
     mysql_urls: Mapping[str, str] = field(default_factory=dict)
+    mysql_timeout_seconds: float = 30.0
 
     def secrets(self) -> list[str]:
         """Every credential value, so that logs, events and outputs can be scrubbed of them."""

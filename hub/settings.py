@@ -125,6 +125,7 @@ def _node_settings(read: _Reader) -> NodeSettings:
             concurrency=read.integer("CLIMATIQ_CONCURRENCY", ClimatiqSettings.concurrency, minimum=1, maximum=64),
         ),
         mysql_urls=read.prefixed("HUB_MYSQL_", "_URL"),
+        mysql_timeout_seconds=read.number("HUB_MYSQL_TIMEOUT_SECONDS", 30.0, minimum=0.001),
     )
 
 

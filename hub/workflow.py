@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from handlers.registry import NODE_TYPES, Registry
+from handlers.settings import NodeSettings
 from hub.errors import InvalidRequest, Problem
 
 
@@ -88,12 +89,21 @@ class Workflow:
         }
 
 
-def parse_workflow(data: Any, *, workflow_id: str | None = None, registry: Registry = NODE_TYPES) -> Workflow:
-    """Normalise and validate a definition; raises ``InvalidRequest`` listing every problem with its path."""
+def parse_workflow(
+    data: Any,
+    *,
+    workflow_id: str | None = None,
+    registry: Registry = NODE_TYPES,
+    settings: NodeSettings | None = None,
+) -> Workflow:
+    """Normalise and validate a definition; raises ``InvalidRequest`` listing every problem with its path.
+
+    With ``settings``, configs are also checked against them (a mysql node's connection must exist).
+    """
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise InvalidRequest("The workflow is not valid", [Problem("workflow", "must be an object")])
-    nodes = _parse_nodes(data.get("nodes"), registry, problems)
+    nodes = _parse_nodes(data.get("nodes"), registry, problems, settings)
     connections = _parse_connections(data, {node.id for node in nodes}, problems)
     if nodes and not problems:
         _check_graph(nodes, connections, problems)
@@ -108,7 +118,9 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _parse_nodes(raw: Any, registry: Registry, problems: list[Problem]) -> list[Node]:
+def _parse_nodes(
+    raw: Any, registry: Registry, problems: list[Problem], settings: NodeSettings | None = None
+) -> list[Node]:
     if not isinstance(raw, list) or not raw:
         problems.append(Problem("nodes", "a workflow needs a non-empty list of nodes"))
         return []
@@ -140,7 +152,7 @@ def _parse_nodes(raw: Any, registry: Registry, problems: list[Problem]) -> list[
             problems.append(Problem(f"{path}.config", "config must be an object"))
             continue
         if node_type is not None and node_type in registry:
-            for problem in registry.validate(node_type, config):
+            for problem in registry.validate(node_type, config, settings):
                 problems.append(Problem(f"{path}.config.{problem.path}", problem.message))
         if node_id is not None and node_type is not None:
             seen.add(node_id)

@@ -5,14 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
 
-from tests.fakes import DownloadService, OpenAIService, TargetService
+from tests.backends import MailServer, MariaDBAccount, mariadb_account
+from tests.fakes import ClimatiqService, DownloadService, EsiosService, OpenAIService, TargetService, TwilioService
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack
 
 OPENAI_KEY = "sk-test-4f1c9e2a7b"
+SMTP_PASSWORD = "smtp-pass-9d2f1c6e"
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-token-5b7e3a9c"
+ESIOS_TOKEN = "esios-token-1f4c8e2d"
+CLIMATIQ_KEY = "climatiq-key-7a3d9b1e"
+
+Served = TypeVar("Served", TwilioService, EsiosService, ClimatiqService)
 ENGINES = ["native", "prefect"]
 
 
@@ -37,16 +46,82 @@ def openai_service() -> Iterator[tuple[OpenAIService, str]]:
         yield service, f"{server.url}/v1"
 
 
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """An SMTP server that wants a login, and keeps every message it accepts."""
+    with MailServer("hub", SMTP_PASSWORD) as server:
+        yield server
+
+
+def _served(service: Served) -> Iterator[tuple[Served, str]]:
+    """A fake service and the URL it answers on, for as long as the fixture lives."""
+    with ServiceServer(service.app) as server:
+        yield service, server.url
+
+
+@pytest.fixture(scope="session")
+def twilio() -> Iterator[tuple[TwilioService, str]]:
+    yield from _served(TwilioService(TWILIO_SID, TWILIO_TOKEN))
+
+
+@pytest.fixture(scope="session")
+def esios() -> Iterator[tuple[EsiosService, str]]:
+    yield from _served(EsiosService(ESIOS_TOKEN))
+
+
+@pytest.fixture(scope="session")
+def climatiq() -> Iterator[tuple[ClimatiqService, str]]:
+    yield from _served(ClimatiqService(CLIMATIQ_KEY))
+
+
+@pytest.fixture(scope="session")
+def mysql_account() -> MariaDBAccount:
+    """The names and password of this run's MariaDB database and user; ``mariadb`` creates them."""
+    return MariaDBAccount()
+
+
+@pytest.fixture(scope="session")
+def mariadb(mysql_account: MariaDBAccount) -> Iterator[MariaDBAccount]:
+    """This run's own database and user on the machine's MariaDB, dropped at the end."""
+    with mariadb_account(mysql_account) as account:
+        yield account
+
+
+@pytest.fixture(scope="session")
+def service_env(
+    openai_service: tuple[OpenAIService, str],
+    mail_server: MailServer,
+    twilio: tuple[TwilioService, str],
+    esios: tuple[EsiosService, str],
+    climatiq: tuple[ClimatiqService, str],
+    mysql_account: MariaDBAccount,
+) -> dict[str, str]:
+    """The settings that point every node type at the servers above, credentials included."""
+    return {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": openai_service[1],
+        **mail_server.env(),
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM": "+15005550006",
+        "TWILIO_BASE_URL": twilio[1],
+        "ESIOS_API_TOKEN": ESIOS_TOKEN,
+        "ESIOS_BASE_URL": esios[1],
+        "CLIMATIQ_API_KEY": CLIMATIQ_KEY,
+        "CLIMATIQ_BASE_URL": climatiq[1],
+        "CLIMATIQ_CONCURRENCY": "2",
+        "HUB_MYSQL_DEFAULT_URL": mysql_account.url,
+    }
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    openai_service: tuple[OpenAIService, str],
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, service_env: dict[str, str]
 ) -> Iterator[HubStack]:
     """A hub with one worker, once per engine; tests that use it run under both engines."""
     engine = request.param
     directory = tmp_path_factory.mktemp(f"stack-{engine}")
-    with hub_stack(directory, engine=engine, OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=openai_service[1]) as running:
+    with hub_stack(directory, engine=engine, **service_env) as running:
         yield running
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -164,3 +167,177 @@ class DownloadService:
                 yield content[start : start + 16 * 1024]
 
         return StreamingResponse(chunks(), media_type=content_type)
+
+
+class TwilioService:
+    """Twilio's Messages resource (2010-04-01): basic auth, form fields, the documented JSON and error bodies."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.requests: list[dict[str, Any]] = []
+        path = "/2010-04-01/Accounts/{sid}/Messages.json"
+        self.app = Starlette(routes=[Route(path, self.create_message, methods=["POST"])])
+
+    def _error(self, status: int, code: int, message: str) -> Response:
+        more_info = f"https://www.twilio.com/docs/errors/{code}"
+        return JSONResponse({"code": code, "message": message, "more_info": more_info, "status": status}, status)
+
+    async def create_message(self, request: Request) -> Response:
+        form = dict(await request.form())
+        self.requests.append(
+            {"path": request.url.path, "authorization": request.headers.get("authorization"), "form": form}
+        )
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return self._error(401, 20003, "Authenticate")
+        if request.path_params["sid"] != self.account_sid:
+            return self._error(404, 20404, "The requested resource was not found")
+        to = str(form.get("To", ""))
+        if not re.fullmatch(r"\+[1-9]\d{7,14}", to):
+            return self._error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        sid = f"SM{uuid.uuid4().hex}"
+        now = "Thu, 30 Jul 2015 20:12:31 +0000"
+        return JSONResponse(
+            {
+                "account_sid": self.account_sid,
+                "api_version": "2010-04-01",
+                "body": form.get("Body"),
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "error_code": None,
+                "error_message": None,
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "num_media": "0",
+                "num_segments": "1",
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "queued",
+                "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
+                "to": to,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            },
+            201,
+        )
+
+
+class EsiosService:
+    """ESIOS's indicator endpoint: the x-api-key header, start/end dates, geo_ids[] and time_trunc."""
+
+    INDICATOR_NAME = "Precio mercado spot diario"
+
+    def __init__(self, api_token: str) -> None:
+        self.api_token = api_token
+        self.requests: list[dict[str, Any]] = []
+        self.app = Starlette(routes=[Route("/indicators/{indicator_id:int}", self.indicator, methods=["GET"])])
+
+    async def indicator(self, request: Request) -> Response:
+        self.requests.append(
+            {
+                "path": request.url.path,
+                "headers": dict(request.headers),
+                "query": list(request.query_params.multi_items()),
+            }
+        )
+        if request.headers.get("x-api-key") != self.api_token:
+            return JSONResponse({"Status": 403, "message": "Forbidden"}, 403)
+        indicator_id = request.path_params["indicator_id"]
+        if indicator_id == 404:
+            return JSONResponse({"Status": 404, "message": "Not Found"}, 404)
+        start = request.query_params["start_date"][:10]
+        geos = [int(geo) for geo in request.query_params.getlist("geo_ids[]")] or [3, 8741]
+        names = {3: "España", 8741: "Península", 8742: "Canarias"}
+        values = [
+            {
+                "value": 40.5 + hour + geo / 10_000,
+                "datetime": f"{start}T{hour:02d}:00:00.000+02:00",
+                "datetime_utc": f"{start}T{hour:02d}:00:00Z",
+                "tz_time": f"{start}T{hour:02d}:00:00.000Z",
+                "geo_id": geo,
+                "geo_name": names.get(geo, str(geo)),
+            }
+            for hour in range(3)
+            for geo in geos
+        ]
+        return JSONResponse(
+            {
+                "indicator": {
+                    "name": self.INDICATOR_NAME,
+                    "short_name": "Spot",
+                    "id": indicator_id,
+                    "composited": False,
+                    "step_type": "linear",
+                    "disaggregated": True,
+                    "magnitud": [{"name": "Precio", "id": 23}],
+                    "tiempo": [{"name": "Hora", "id": 4}],
+                    "geos": [{"geo_id": geo, "geo_name": names.get(geo, str(geo))} for geo in geos],
+                    "values_updated_at": f"{start}T13:05:00.000+02:00",
+                    "values": values,
+                }
+            }
+        )
+
+
+class ClimatiqService:
+    """Climatiq's Basic Estimate (POST /data/v1/estimate): bearer key, the Estimation model, its error body.
+
+    Every emission factor here is 0.5 kg CO2e per kWh; an activity_id of ``unknown`` finds no factor.
+    """
+
+    FACTOR = 0.5
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.app = Starlette(routes=[Route("/data/v1/estimate", self.estimate, methods=["POST"])])
+
+    def _error(self, status: int, error: str, code: str | None, message: str) -> Response:
+        return JSONResponse({"error": error, "error_code": code, "message": message}, status)
+
+    async def estimate(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append({"authorization": request.headers.get("authorization"), "body": body})
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return self._error(401, "unauthorized", None, "Invalid API key.")
+        selector, parameters = body.get("emission_factor", {}), body.get("parameters", {})
+        if selector.get("activity_id") == "unknown":
+            message = "No emission factors could be found for the given query."
+            return self._error(400, "bad_request", "no_emission_factors_found", message)
+        if not isinstance(parameters.get("energy"), int | float):
+            return self._error(400, "bad_request", "invalid_parameters", "parameters.energy must be a number.")
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.05)
+        finally:
+            self.in_flight -= 1
+        energy = float(parameters["energy"])
+        return JSONResponse(
+            {
+                "co2e": energy * self.FACTOR,
+                "co2e_unit": "kg",
+                "co2e_calculation_method": "ar5",
+                "co2e_calculation_origin": "source",
+                "emission_factor": {
+                    "name": "Electricity supplied from grid",
+                    "activity_id": selector.get("activity_id"),
+                    "id": "7fa8ea3a-0e1e-4a21-a5e6-0e9a3c0c1c0e",
+                    "access_type": "public",
+                    "source": "BEIS",
+                    "source_dataset": "Greenhouse gas reporting: conversion factors 2023",
+                    "year": 2023,
+                    "region": "GB",
+                    "category": "Electricity",
+                    "source_lca_activity": "electricity_generation",
+                    "data_quality_flags": [],
+                },
+                "constituent_gases": {"co2e_total": energy * self.FACTOR, "co2e_other": None, "co2": None},
+                "activity_data": {"activity_value": energy, "activity_unit": parameters.get("energy_unit", "kWh")},
+                "audit_trail": "enabled",
+            }
+        )

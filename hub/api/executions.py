@@ -56,7 +56,7 @@ async def execute(request: Request) -> Response:
             fields.problems.append(Problem("workflowId", "workflowId is required (or an inline workflow with an id)"))
     fields.check()
     if inline is not None:
-        workflow = parse_workflow(inline, workflow_id=workflow_id)
+        workflow = parse_workflow(inline, workflow_id=workflow_id, settings=hub.settings.nodes)
     else:
         assert workflow_id is not None
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)

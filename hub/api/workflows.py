@@ -18,7 +18,7 @@ async def put_workflow(request: Request) -> Response:
     fields = Fields(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = parse_workflow(body, workflow_id=workflow_id)
+    workflow = parse_workflow(body, workflow_id=workflow_id, settings=services(request).settings.nodes)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 

@@ -42,3 +42,11 @@ def test_secrets_are_collected_for_redaction_including_passwords_in_urls() -> No
 def test_the_upload_limit_also_bounds_what_nodes_download() -> None:
     settings = Settings.from_env({"HUB_MAX_UPLOAD_MB": "5"}, None)
     assert (settings.max_upload_mb, settings.nodes.max_file_mb) == (5.0, 5.0)
+
+
+def test_the_mysql_timeout_is_a_setting_and_not_a_connection() -> None:
+    settings = Settings.from_env(
+        {"HUB_MYSQL_TIMEOUT_SECONDS": "4.5", "HUB_MYSQL_DEFAULT_URL": "mysql://root:@127.0.0.1/test"}, None
+    )
+    assert settings.nodes.mysql_timeout_seconds == 4.5
+    assert settings.nodes.mysql_urls == {"default": "mysql://root:@127.0.0.1/test"}

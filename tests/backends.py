@@ -1,0 +1,124 @@
+"""Real servers the node tests talk to: an aiosmtpd SMTP server, and a database of its own on the machine's MariaDB."""
+
+from __future__ import annotations
+
+import email
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import pymysql
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from hub.processes import free_port
+
+REFUSED_DOMAIN = "refused.example"
+"""The mail server refuses every recipient at this domain, as a server refuses an unknown mailbox."""
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+
+class MailServer:
+    """An SMTP server (aiosmtpd) on a free port; with a user and password it offers AUTH and checks them."""
+
+    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+        self.user, self.password = user, password
+        self.received: list[ReceivedMail] = []
+        self.port = free_port()
+        options: dict[str, Any] = {}
+        if user is not None:
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
+
+    def __enter__(self) -> MailServer:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    def env(self) -> dict[str, str]:
+        """The settings that point the sendEmail node at this server."""
+        env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_STARTTLS": "false"}
+        env["SMTP_FROM"] = "hub@example.com"
+        if self.user is not None and self.password is not None:
+            env.update({"SMTP_USER": self.user, "SMTP_PASSWORD": self.password})
+        return env
+
+    def messages_to(self, address: str) -> list[ReceivedMail]:
+        return [mail for mail in self.received if address in mail.recipients]
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        expected = LoginPassword((self.user or "").encode(), (self.password or "").encode())
+        return AuthResult(success=isinstance(data, LoginPassword) and data == expected, handled=False)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address.endswith(f"@{REFUSED_DOMAIN}"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+@dataclass(frozen=True)
+class MariaDBAccount:
+    """A database and a user with a password of their own, on the machine's MariaDB (127.0.0.1:3306)."""
+
+    database: str = field(default_factory=lambda: f"hub_test_{secrets.token_hex(4)}")
+    user: str = field(default_factory=lambda: f"hub_test_{secrets.token_hex(4)}")
+    password: str = field(default_factory=lambda: f"pw-{secrets.token_hex(8)}")
+    host: str = "127.0.0.1"
+    port: int = 3306
+
+    @property
+    def url(self) -> str:
+        return f"mysql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    def connect(self) -> pymysql.connections.Connection[Any]:
+        """A plain connection as the test user, for the test's own checks."""
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, database=self.database
+        )
+
+
+@contextmanager
+def mariadb_account(account: MariaDBAccount) -> Iterator[MariaDBAccount]:
+    """Creates the account's database and user as root, and drops both afterwards.
+
+    MariaDB not answering skips the tests that need it on a developer's machine, and fails them in CI,
+    where .ci/run starts it.
+    """
+    try:
+        root = pymysql.connect(host=account.host, port=account.port, user="root", password="", autocommit=True)
+    except pymysql.MySQLError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"MariaDB is not answering on {account.host}:{account.port}: {error}")
+    try:
+        with root.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{account.database}` CHARACTER SET utf8mb4")
+            cursor.execute(f"CREATE USER '{account.user}'@'{account.host}' IDENTIFIED BY %s", (account.password,))
+            cursor.execute(f"GRANT ALL ON `{account.database}`.* TO '{account.user}'@'{account.host}'")
+        yield account
+    finally:
+        with root.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{account.database}`")
+            cursor.execute(f"DROP USER IF EXISTS '{account.user}'@'{account.host}'")
+        root.close()
