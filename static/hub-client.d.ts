@@ -115,6 +115,13 @@ export class HubError extends Error {
 
 export function watchExecution(baseUrl: string, executionId: string, options?: WatchOptions): ExecutionWatch;
 
+/** Any REST call to the hub: the JSON answer, or a HubError with the hub's message and problems. */
+export function request<T = unknown>(
+  baseUrl: string,
+  path: string,
+  options?: { method?: string; body?: unknown; token?: string; fetch?: typeof fetch },
+): Promise<T>;
+
 export function runWorkflow(
   baseUrl: string,
   body: RunBody,

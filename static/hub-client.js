@@ -29,14 +29,34 @@ export class HubError extends Error {
 }
 
 /** Starts a workflow: `POST /api/workflows/execute`. Resolves to the 202 body ({executionId, ...}). */
-export async function runWorkflow(baseUrl, body, { token, fetch: fetchImpl } = {}) {
+export function runWorkflow(baseUrl, body, { token, fetch } = {}) {
+  return request(baseUrl, "/api/workflows/execute", { method: "POST", body, token, fetch });
+}
+
+/**
+ * Any REST call to the hub: resolves to the JSON answer, or rejects with a HubError carrying the hub's
+ * message (and, for a 422, its problems). `body` is sent as JSON.
+ */
+export async function request(baseUrl, path, { method = "GET", body, token, fetch: fetchImpl } = {}) {
+  // Called as a plain function: a browser's fetch throws "Illegal invocation" when called as another object's method.
   const doFetch = fetchImpl ?? globalThis.fetch;
-  const response = await doFetch(resolve(baseUrl, "/api/workflows/execute"), {
-    method: "POST",
-    headers: { ...authorization(token), "content-type": "application/json" },
-    body: JSON.stringify(body),
+  const headers = { ...authorization(token), ...(body === undefined ? {} : { "content-type": "application/json" }) };
+  const response = await doFetch(resolve(baseUrl, path), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return answer(response);
+  const text = await response.text();
+  let answer = null;
+  try {
+    answer = text ? JSON.parse(text) : null;
+  } catch {
+    answer = null;
+  }
+  if (!response.ok) {
+    throw new HubError(answer?.error ?? `The hub answered ${response.status}`, response.status, answer?.problems ?? []);
+  }
+  return answer;
 }
 
 /**
@@ -65,7 +85,7 @@ class ExecutionWatch {
     // A socket counts as working once it delivers a message or stays open this long: proxies that accept
     // the upgrade and then cut the connection must not reset the failure count.
     this.stableMs = options.stableMs ?? 3000;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.fetch = options.fetch;
     this.WebSocket = options.WebSocket === undefined ? globalThis.WebSocket : options.WebSocket;
 
     this.lastSeq = Number.isInteger(options.after) ? options.after : null;
@@ -267,9 +287,8 @@ class ExecutionWatch {
     }
   }
 
-  async get(path) {
-    const response = await this.fetch(resolve(this.baseUrl, path), { headers: authorization(this.token) });
-    return answer(response);
+  get(path) {
+    return request(this.baseUrl, path, { token: this.token, fetch: this.fetch });
   }
 
   // -- delivery: the one place the cursor moves ------------------------------------------------------
@@ -330,19 +349,4 @@ function isFatal(status) {
 
 function authorization(token) {
   return token ? { authorization: `Bearer ${token}` } : {};
-}
-
-async function answer(response) {
-  const text = await response.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const message = body?.error ?? `The hub answered ${response.status}`;
-    throw new HubError(message, response.status, body?.problems ?? []);
-  }
-  return body;
 }

@@ -133,3 +133,25 @@ class OpenAIService:
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+class GateService:
+    """Endpoints that answer only once a test releases them, so a test decides when each http node ends."""
+
+    def __init__(self) -> None:
+        self.released: set[str] = set()
+        self.waiting: set[str] = set()
+        self.app = Starlette(routes=[Route("/gate/{name}", self.gate, methods=["GET", "POST"])])
+
+    async def gate(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self.waiting.add(name)
+        try:
+            while name not in self.released:
+                await asyncio.sleep(0.02)
+        finally:
+            self.waiting.discard(name)
+        return JSONResponse({"gate": name})
+
+    def release(self, *names: str) -> None:
+        self.released.update(names)
