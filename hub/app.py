@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.api import executions, health, ui, workflows
+from hub.api import executions, health, push, ui, workflows
 from hub.bus import EventBus
 from hub.database import Database
 from hub.errors import HubError, InvalidRequest
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *workflows.routes,
         *executions.routes,
         *ui.routes,
+        *push.routes,
         WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
     ]
     if STATIC_DIR.is_dir():
