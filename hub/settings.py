@@ -51,6 +51,7 @@ class Settings:
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
     public_url: str | None = None
+    api_token: str | None = None
     log_level: str = "INFO"
     nodes: NodeSettings = field(default_factory=NodeSettings)
 
@@ -83,13 +84,20 @@ class Settings:
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
             public_url=read.optional("HUB_PUBLIC_URL"),
+            api_token=read.optional("HUB_API_TOKEN"),
             log_level=read.choice("HUB_LOG_LEVEL", cls.log_level, ["DEBUG", "INFO", "WARNING", "ERROR"]),
             nodes=_node_settings(read),
         )
 
     def secrets(self) -> list[str]:
         """Every secret value the hub knows, so logs, events and outputs can be scrubbed of them."""
-        found = [*self.nodes.secrets(), self.webhook_secret, self.vapid_private_key, urlsplit(self.redis_url).password]
+        found = [
+            *self.nodes.secrets(),
+            self.webhook_secret,
+            self.vapid_private_key,
+            self.api_token,
+            urlsplit(self.redis_url).password,
+        ]
         return [value for value in found if value and len(value) >= 4]
 
 

@@ -2,9 +2,30 @@
 
 import { request } from "/static/hub-client.js";
 
-/** A call to this hub: resolves to the JSON answer or rejects with a HubError (message, status, problems). */
-export function api(path, options = {}) {
-  return request(location.origin, path, options);
+const TOKEN_KEY = "hub-api-token";
+
+/** The access token this browser keeps for a hub with HUB_API_TOKEN set, if any. */
+export function apiToken() {
+  return localStorage.getItem(TOKEN_KEY) || undefined;
+}
+
+/**
+ * A call to this hub: resolves to the JSON answer or rejects with a HubError (message, status, problems).
+ * A 401 asks the person for the hub's access token once, keeps it, and tries again.
+ */
+export async function api(path, options = {}) {
+  const token = apiToken();
+  try {
+    return await request(location.origin, path, { ...options, token });
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    if (apiToken() === token) {
+      const entered = window.prompt("This hub needs its access token (HUB_API_TOKEN):");
+      if (!entered || !entered.trim()) throw error;
+      localStorage.setItem(TOKEN_KEY, entered.trim());
+    }
+    return request(location.origin, path, { ...options, token: apiToken() });
+  }
 }
 
 /** Makes an element: `element("li", {className: "x", dataset: {a: "1"}}, "text", child)`. */

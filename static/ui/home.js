@@ -1,6 +1,5 @@
 // /ui: the Run form and the list of recent executions.
 
-import { runWorkflow } from "/static/hub-client.js";
 import { api, element, formatTime, setStatus } from "/static/ui/common.js";
 import { offerNotifications } from "/static/ui/notify.js";
 
@@ -75,7 +74,7 @@ async function run(event) {
   runButton.disabled = true;
   try {
     const body = { workflowId: workflow.value.id || "workflow", workflow: workflow.value, inputs: inputs.value };
-    const accepted = await runWorkflow(location.origin, body);
+    const accepted = await api("/api/workflows/execute", { method: "POST", body });
     location.assign(`/ui/executions/${encodeURIComponent(accepted.executionId)}`);
   } catch (error) {
     const list = (error.problems ?? []).map((problem) => `${problem.path}: ${problem.message}`);

@@ -2,7 +2,7 @@
 // is replayed and followed live, so a reload rebuilds the log and streamed tokens as well as the states.
 
 import { watchExecution } from "/static/hub-client.js";
-import { TERMINAL, api, element, formatSeconds, formatTime, setStatus } from "/static/ui/common.js";
+import { TERMINAL, api, apiToken, element, formatSeconds, formatTime, setStatus } from "/static/ui/common.js";
 import { offerNotifications } from "/static/ui/notify.js";
 
 const POLL_INTERVAL_MS = 2000;
@@ -248,6 +248,7 @@ async function start() {
   $("cancel").addEventListener("click", cancel);
   if (!TERMINAL.has(execution.status)) offerNotifications($("notify"), $("action-message"), executionId);
   watchExecution(location.origin, executionId, {
+    token: apiToken(),
     after: 0,
     pollIntervalMs: POLL_INTERVAL_MS,
     onEvent: apply,
