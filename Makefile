@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-js lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ format: install
 
 test: lint
 	$(BIN)/pytest -q
+	$(MAKE) test-js
+
+# hub-client.js in Node 20 against a real hub (tests/stack_server.py); the flag gives Node its WebSocket.
+test-js: install
+	HUB_PYTHON=$(abspath $(BIN)/python) node --experimental-websocket --test tests/js/
 
 bench: install
 	$(BIN)/python -m bench

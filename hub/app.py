@@ -12,12 +12,14 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.api import executions, files, health, workflows
+from hub.api import executions, files, health, push, ui, workflows
+from hub.auth import BearerAuth
 from hub.bus import EventBus
 from hub.database import Database
 from hub.errors import HubError, InvalidRequest
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *workflows.routes,
         *executions.routes,
         *files.routes,
+        *ui.routes,
+        *push.routes,
         WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
     ]
     if STATIC_DIR.is_dir():
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(BearerAuth, token=settings.api_token)],
         exception_handlers={HubError: _hub_error, HTTPException: _http_error, Exception: _unexpected_error},
     )
 

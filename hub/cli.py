@@ -92,6 +92,15 @@ def _url_from_dotenv() -> bool:
     return bool(dotenv_values(".env").get("REDIS_URL")) if os.path.exists(".env") else False
 
 
+def _vapid_keys() -> None:
+    from hub.push import VapidKeys
+
+    keys = VapidKeys.generate()
+    print("# Web Push (VAPID) keys for .env; keep the private key secret.")
+    print(f"HUB_VAPID_PUBLIC_KEY={keys.public_key}")
+    print(f"HUB_VAPID_PRIVATE_KEY={keys.private_key}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hub", description="Real-time workflow execution hub")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,9 +111,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     watch.add_argument("execution_id")
     watch.add_argument("--after", type=int, help="start after this seq (default: a snapshot, then what follows)")
     watch.add_argument("--url", help="the hub's base URL (default: http://HUB_HOST:HUB_PORT)")
+    commands.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push, as .env lines")
     arguments = parser.parse_args(argv)
     try:
-        if arguments.command == "worker":
+        if arguments.command == "vapid-keys":
+            _vapid_keys()
+        elif arguments.command == "worker":
             _worker()
         elif arguments.command == "watch":
             _watch(Settings.from_env(), arguments.execution_id, arguments.after, arguments.url)

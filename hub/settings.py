@@ -46,10 +46,12 @@ class Settings:
     max_upload_mb: float = 50.0
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
+    webhook_retry_seconds: float = 5.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
     public_url: str | None = None
+    api_token: str | None = None
     log_level: str = "INFO"
     nodes: NodeSettings = field(default_factory=NodeSettings)
 
@@ -77,17 +79,25 @@ class Settings:
             max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
             webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
+            webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
             public_url=read.optional("HUB_PUBLIC_URL"),
+            api_token=read.optional("HUB_API_TOKEN"),
             log_level=read.choice("HUB_LOG_LEVEL", cls.log_level, ["DEBUG", "INFO", "WARNING", "ERROR"]),
             nodes=_node_settings(read),
         )
 
     def secrets(self) -> list[str]:
         """Every secret value the hub knows, so logs, events and outputs can be scrubbed of them."""
-        found = [*self.nodes.secrets(), self.webhook_secret, self.vapid_private_key, urlsplit(self.redis_url).password]
+        found = [
+            *self.nodes.secrets(),
+            self.webhook_secret,
+            self.vapid_private_key,
+            self.api_token,
+            urlsplit(self.redis_url).password,
+        ]
         return [value for value in found if value and len(value) >= 4]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hub import _views
+from hub import _views, outbox, push
 from hub.database import Database
 from hub.errors import Conflict, LeaseLost, NotFound
 from hub.events import Event, EventType, ExecutionStatus, dumps, loads, utc_now
@@ -175,7 +175,7 @@ class ExecutionStore:
         self._redact = redactor or Redactor(())
 
     async def migrate(self) -> None:
-        await self.db.migrate(SCHEMA)
+        await self.db.migrate((*SCHEMA, *outbox.SCHEMA, *push.SCHEMA))
 
     def _json(self, value: Any) -> str:
         return self._redact(dumps(value))
@@ -763,7 +763,7 @@ class ExecutionStore:
         }[status]
 
         def write(connection: sqlite3.Connection) -> Event:
-            return self._append(
+            event = self._append(
                 connection,
                 execution_id,
                 owner,
@@ -774,6 +774,8 @@ class ExecutionStore:
                 parameters=(status.value, utc_now(), self._json(final_output), self._text(error)),
                 with_progress=True,
             )
+            outbox.enqueue_deliveries(connection, execution_id)
+            return event
 
         return await self.db.write(write)
 
@@ -797,7 +799,7 @@ class ExecutionStore:
             EventType.EXECUTION_CANCELLED if status is ExecutionStatus.CANCELLED else EventType.EXECUTION_FAILED
         )
         data = {"reason": reason} if status is ExecutionStatus.CANCELLED else {"error": reason}
-        return self._append(
+        event = self._append(
             connection,
             execution_id,
             owner,
@@ -808,6 +810,8 @@ class ExecutionStore:
             parameters=(status.value, utc_now(), self._text(reason)),
             with_progress=True,
         )
+        outbox.enqueue_deliveries(connection, execution_id)
+        return event
 
     async def stop(self, execution_id: str, owner: str, status: ExecutionStatus, reason: str) -> Event:
         """A worker ends the execution it owns early: on a cancel request, or past its deadline."""
@@ -893,7 +897,7 @@ class ExecutionStore:
                 )
                 if not current:
                     return None
-                return self._append(
+                event = self._append(
                     connection,
                     execution_id,
                     None,
@@ -903,6 +907,8 @@ class ExecutionStore:
                     parameters=(utc_now(), "The execution ran longer than its maxDurationSeconds"),
                     with_progress=True,
                 )
+                outbox.enqueue_deliveries(connection, execution_id)
+                return event
 
             event = await self.db.write(write)
             if event is not None:

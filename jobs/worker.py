@@ -35,6 +35,7 @@ from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
 from hub.store import ExecutionStore
+from jobs.deliveries import Deliverer
 from jobs.engines import Engine, NativeEngine, create_engine
 from jobs.execution import StopReason, WorkerState, run_execution
 from jobs.prefect_server import PrivatePrefectServer, claim_prefect_home
@@ -158,6 +159,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         asyncio.create_task(_heartbeat(ctx["redis"], state), name="heartbeat"),
         asyncio.create_task(_listen_for_cancels(settings, state), name="cancel-listener"),
         asyncio.create_task(sweep_forever(state, sweep_interval), name="sweeper"),
+        asyncio.create_task(Deliverer(settings, store, state.bus).run_forever(), name="deliveries"),
     ]
     logger.info("worker %s ready (engine %s, %d slots)", state.worker_id, settings.engine, settings.worker_concurrency)
 

@@ -341,3 +341,64 @@ class ClimatiqService:
                 "audit_trail": "enabled",
             }
         )
+
+
+class GateService:
+    """Endpoints that answer only once a test releases them, so a test decides when each http node ends."""
+
+    def __init__(self) -> None:
+        self.released: set[str] = set()
+        self.waiting: set[str] = set()
+        self.app = Starlette(routes=[Route("/gate/{name}", self.gate, methods=["GET", "POST"])])
+
+    async def gate(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self.waiting.add(name)
+        try:
+            while name not in self.released:
+                await asyncio.sleep(0.02)
+        finally:
+            self.waiting.discard(name)
+        return JSONResponse({"gate": name})
+
+    def release(self, *names: str) -> None:
+        self.released.update(names)
+
+
+class WebhookReceiver:
+    """A Node server's callback endpoint: records every request and fails the first ``?fail=N`` per path."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.app = Starlette(routes=[Route("/hooks/{key}", self.receive, methods=["POST"])])
+
+    async def receive(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        body = await request.body()
+        earlier = [r for r in self.requests if r["key"] == key]
+        status = 503 if len(earlier) < int(request.query_params.get("fail", "0")) else 200
+        self.requests.append(
+            {"key": key, "body": body, "headers": dict(request.headers), "status": status, "at": time.monotonic()}
+        )
+        return JSONResponse({"accepted": status == 200}, status_code=status)
+
+    def received(self, key: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["key"] == key]
+
+
+class PushService:
+    """A Web Push service (RFC 8030): takes encrypted messages for ``/push/{token}``; ``gone-*`` tokens get 410."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.app = Starlette(routes=[Route("/push/{token}", self.push, methods=["POST"])])
+
+    async def push(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        self.messages.append({"token": token, "body": await request.body(), "headers": dict(request.headers)})
+        if token.startswith("gone-"):
+            return Response(status_code=410)
+        return Response(status_code=201, headers={"location": f"/messages/{len(self.messages)}"})
+
+    def received(self, token: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["token"] == token]

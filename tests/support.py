@@ -234,6 +234,19 @@ class HubClient:
         assert response.status_code == 200, response.text
         return response.json()["events"]  # type: ignore[no-any-return]
 
+    async def events_of_type(
+        self, execution_id: str, event_type: str, count: int, timeout: float = 120
+    ) -> list[dict[str, Any]]:
+        """The stored events of one type, once there are at least ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [event for event in await self.events(execution_id) if event["type"] == event_type]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {count} {event_type} events for {execution_id}")
+            await asyncio.sleep(0.1)
+
     async def watch(self, execution_id: str, after: int | None = None, timeout: float = 90) -> list[dict[str, Any]]:
         """Every message a socket receives until the server closes it."""
         query = f"?after={after}" if after is not None else ""
