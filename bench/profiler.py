@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.cores import pinned
 
 _TOP = 15
-_OWN_CODE = re.compile(r"/(hub|jobs|handlers)/[^/]+\.py")
+_OWN_CODE = re.compile(r"\((?:.*/)?(hub|jobs|handlers)/[^/]+\.py")
 _LINE = re.compile(r":\d+\)$")
 
 

@@ -1,9 +1,9 @@
 """Publishes events on Redis in the hub's wire format, standing in for a worker.
 
 ``burst`` publishes ``count`` events on every stream as fast as Redis takes them, the last one terminal;
-``steady`` publishes ``rate`` events a second, round robin over the streams, for ``seconds``. Each event's
-``timestamp`` is taken as it is published, in the hub's format, so latency is measured the same way for
-the hub and for the baseline.
+``replay`` publishes one event at each ``[offset seconds, stream index]`` of ``schedule``: the moments the
+hub's worker wrote its events, so the baseline gets the same bursts. Each event's ``timestamp`` is taken as
+it is published, in the hub's format, so latency is measured the same way for the hub and the baseline.
 """
 
 from __future__ import annotations
@@ -54,16 +54,16 @@ async def _burst(redis: Redis, streams: list[dict[str, Any]], count: int) -> int
     return published
 
 
-async def _steady(redis: Redis, streams: list[dict[str, Any]], rate: float, seconds: float) -> int:
+async def _replay(redis: Redis, streams: list[dict[str, Any]], schedule: list[tuple[float, int]]) -> int:
     began = time.monotonic()
-    total = int(rate * seconds)
-    for index in range(total):
-        delay = began + index / rate - time.monotonic()
+    seqs = [stream["firstSeq"] for stream in streams]
+    for offset, index in schedule:
+        delay = began + offset - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        stream = streams[index % len(streams)]
-        await redis.publish(stream["channel"], _event(stream, stream["firstSeq"] + index // len(streams), False))
-    return total
+        await redis.publish(streams[index]["channel"], _event(streams[index], seqs[index], False))
+        seqs[index] += 1
+    return len(schedule)
 
 
 async def _work(prepared: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +72,7 @@ async def _work(prepared: dict[str, Any]) -> dict[str, Any]:
     if prepared["mode"] == "burst":
         published = await _burst(redis, prepared["streams"], prepared["count"])
     else:
-        published = await _steady(redis, prepared["streams"], prepared["rate"], prepared["seconds"])
+        published = await _replay(redis, prepared["streams"], prepared["schedule"])
     finished = time.time()
     await redis.aclose()
     return {"started": started, "finished": finished, "published": published}

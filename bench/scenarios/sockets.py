@@ -12,7 +12,7 @@ from typing import Any
 from bench.context import Bench, split
 from bench.processes import Spawned, rss_kib
 from bench.report import Figure, Goal, Target, percentile
-from bench.scenarios._hub import cancel, execute, status, wait_until
+from bench.scenarios._hub import cancel, epoch, execute, status, wait_until
 from bench.stack import BenchStack
 from bench.workflows import slow_chain, waiting
 from hub.keys import events_channel
@@ -37,8 +37,9 @@ def _watchers(base: str, ids: list[str], sockets: int) -> list[str]:
 
 def latency(
     bench: Bench, figure: str, urls: list[str], snapshot: bool, processes: dict[str, int], publisher: Any = None
-) -> list[float]:
-    """Milliseconds from each event's write to its arrival, for events written during the window."""
+) -> tuple[list[float], float]:
+    """Milliseconds from each event's write to its arrival, for events written during the window; and when
+    the window began."""
     scale = bench.scale
     arguments = [
         {"urls": chunk, "mode": "latency", "seconds": scale.live_seconds, "snapshot": snapshot}
@@ -54,7 +55,7 @@ def latency(
         if publisher is not None:
             publisher.results()
     bench.client_cpu(figure, results)
-    return [value for result in results for value in result["latenciesMs"]]
+    return [value for result in results for value in result["latenciesMs"]], min(r["started"] for r in results)
 
 
 def fanout(
@@ -143,22 +144,21 @@ def _live(bench: Bench, stack: BenchStack, service_url: str, baseline: Spawned, 
     length = int((scale.live_seconds + 120) * 1000 / scale.live_node_ms)
     running = [execute(stack.url, slow_chain(service_url, length, scale.live_node_ms)) for _ in range(count)]
     wait_until(lambda: all(status(stack, i) == "running" for i in running), "the watched executions to run", 120)
-    window_start = time.time()
-    hub_latencies = latency(
+    hub_latencies, window_start = latency(
         bench,
         "live latency",
         _watchers(f"{stack.ws_url}/ws/executions", running, scale.live_sockets),
         True,
         stack.processes(),
     )
-    window = (window_start, time.time())
     for execution_id in running:
         cancel(stack.url, execution_id)
     written = stack.query(
-        "SELECT count(*) FROM execution_events WHERE timestamp >= ? AND timestamp < ?",
-        (_iso(window[0]), _iso(window[1])),
-    )[0][0]
-    rate = written / (window[1] - window[0])
+        "SELECT executionId, timestamp FROM execution_events WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp",
+        (_iso(window_start), _iso(window_start + scale.live_seconds)),
+    )
+    rate = len(written) / scale.live_seconds
+    schedule = [(epoch(row["timestamp"]) - window_start, running.index(row["executionId"])) for row in written]
 
     channels = [f"c{index}" for index in range(count)]
     publisher = bench.clients(
@@ -166,9 +166,8 @@ def _live(bench: Bench, stack: BenchStack, service_url: str, baseline: Spawned, 
         [
             {
                 "redisUrl": stack.redis.url,
-                "mode": "steady",
-                "rate": rate,
-                "seconds": scale.live_seconds + 2,
+                "mode": "replay",
+                "schedule": schedule,
                 "streams": [{"channel": _BASELINE_CHANNEL + c, "executionId": c, "firstSeq": 1} for c in channels],
             }
         ],
@@ -176,7 +175,7 @@ def _live(bench: Bench, stack: BenchStack, service_url: str, baseline: Spawned, 
     )
     publisher.wait_ready()
     baseline_processes = {"baseline server": baseline.pid, "redis": stack.processes()["redis"]}
-    bare_latencies = latency(
+    bare_latencies, _ = latency(
         bench,
         "baseline latency",
         _watchers(f"{baseline_url.replace('http', 'ws', 1)}/ws", channels, scale.live_sockets),
@@ -210,7 +209,8 @@ def _live(bench: Bench, stack: BenchStack, service_url: str, baseline: Spawned, 
     watched = f"{scale.live_sockets} sockets on {count} executions"
     live_note = (
         f"{watched}, {rate:.0f} events/s written by the worker (http nodes of {scale.live_node_ms:g} ms), "
-        f"{len(hub_latencies)} deliveries measured over {scale.live_seconds:g} s; timestamps have 1 ms resolution"
+        f"{len(hub_latencies)} deliveries measured over {scale.live_seconds:g} s; the baseline replays the same "
+        "event times; timestamps have 1 ms resolution"
     )
     return [
         Figure(
