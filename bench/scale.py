@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from dotenv import dotenv_values
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -30,7 +32,8 @@ class Scale:
 
     @classmethod
     def from_env(cls) -> Scale:
-        name = os.environ.get("BENCH_SCALE", "full").strip().lower() or "full"
+        values = {**dotenv_values(".env"), **os.environ}
+        name = (values.get("BENCH_SCALE") or "full").strip().lower()
         if name not in SCALES:
             raise SystemExit(f"BENCH_SCALE must be one of {', '.join(SCALES)}; got {name!r}")
         return SCALES[name]
