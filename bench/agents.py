@@ -33,11 +33,11 @@ class ClientGroup:
         self.processes: list[Spawned] = []
         for index, args in enumerate(arguments):
             self.outputs[index].unlink(missing_ok=True)
-            command = [
-                "-m",
-                f"bench.clients.{role}",
-                orjson.dumps({**args, "output": str(self.outputs[index])}).decode(),
-            ]
+            # Through a file: one command-line argument is limited to 128 KiB, and 1,000 socket URLs are not.
+            given = log_dir / f"client-{role}-{index}.arguments.json"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            given.write_bytes(orjson.dumps({**args, "output": str(self.outputs[index])}))
+            command = ["-m", f"bench.clients.{role}", str(given)]
             self.processes.append(spawn_piped(f"client-{role}-{index}", command, cores, log_dir, clean_environment()))
 
     def wait_ready(self, timeout: float = 300.0) -> None:
@@ -96,7 +96,7 @@ def serve(
 ) -> None:
     """The client side: ``prepare(arguments)``, say ready, wait for go, then print ``work(prepared)``."""
     raise_open_files()
-    arguments: dict[str, Any] = orjson.loads(sys.argv[1])
+    arguments: dict[str, Any] = orjson.loads(Path(sys.argv[1]).read_bytes())
 
     async def main() -> None:
         prepared = await prepare(arguments)
