@@ -1,0 +1,1 @@
+"""Load generators, each run as its own process (``python -m bench.clients.<role> <json arguments>``)."""

@@ -1,0 +1,1 @@
+"""The eight scenarios of issue 6, each measured beside its baseline."""
