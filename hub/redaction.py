@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -40,9 +40,21 @@ def install_log_redaction(redactor: Redactor) -> None:
         return
     make_record = logging.getLogRecordFactory()
 
+    def scrub(value: Any) -> Any:
+        return redactor(value) if isinstance(value, str) else value
+
     def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
-        record.msg, record.args = redactor(record.getMessage()), None
+        # Arguments are scrubbed one by one rather than merged into the message: formatters such as
+        # uvicorn's access log read them by position.
+        if isinstance(record.msg, str):
+            record.msg = redactor(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(value) for value in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: scrub(value) for key, value in record.args.items()}
+        if record.args and redactor(record.getMessage()) != record.getMessage():
+            record.msg, record.args = redactor(record.getMessage()), None
         if record.exc_info:
             record.exc_text = redactor(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

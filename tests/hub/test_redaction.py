@@ -30,3 +30,16 @@ def test_log_records_are_scrubbed_whoever_logs_them(caplog: pytest.LogCaptureFix
         logging.setLogRecordFactory(original)
     assert "tok-9f8e7d" not in caplog.text
     assert "token=***" in caplog.text and "bad token ***" in caplog.text
+
+
+def test_positional_arguments_survive_for_formatters_that_read_them(caplog: pytest.LogCaptureFixture) -> None:
+    original = logging.getLogRecordFactory()
+    install_log_redaction(Redactor(["tok-9f8e7d"]))
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("access").info('%s - "%s %s" %d', "127.0.0.1", "GET", "/x?token=tok-9f8e7d", 200)
+    finally:
+        logging.setLogRecordFactory(original)
+    record = caplog.records[-1]
+    assert record.args == ("127.0.0.1", "GET", "/x?token=***", 200)
+    assert record.getMessage() == '127.0.0.1 - "GET /x?token=***" 200'
