@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await migrate_records(database)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
-        fanout = EventFanout(lambda: redis_client(settings), settings.socket_queue_size)
+        fanout = EventFanout(
+            lambda: redis_client(settings), settings.socket_queue_size, store.last_seqs, settings.socket_check_seconds
+        )
         await fanout.start()
         bus = EventBus(redis)
         await bus.start()

@@ -1,8 +1,9 @@
 """The event bus: Redis pub/sub as the fast path behind the store.
 
 ``publish`` hands stored events to one background task per process, which sends whatever has queued up
-in one pipeline, in order. A publish that fails (Redis restarting) is logged and dropped: the events are
-already stored, and every subscriber catches up from the store by seq.
+in one pipeline, in order. While Redis is unreachable the events wait in memory (up to a bound, past
+which new ones are dropped) and go out when it is back; they are stored already, so subscribers that
+miss one catch up from the store by seq either way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_QUEUED = 100_000
 _MAX_PIPELINE = 1_000
+_RETRY_SECONDS = 1.0
 
 
 class EventBus:
@@ -42,22 +44,22 @@ class EventBus:
         """Sends what is still queued (when Redis answers), then stops."""
         if self._task is None:
             return
-        with contextlib.suppress(RedisError, OSError, TimeoutError):
-            async with asyncio.timeout(5):
-                while self._queue:
-                    await self._send_batch()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(5):
+                while self._queue:
+                    await self._send_batch()
 
     async def publish(self, events: Iterable[Event]) -> None:
         """Queues already-stored events for publishing, in order; never waits on Redis."""
-        self._queue.extend(events)
-        overflow = len(self._queue) - _MAX_QUEUED
-        for _ in range(max(0, overflow)):
-            self._queue.popleft()
-            self._dropped += 1
+        for event in events:
+            if len(self._queue) < _MAX_QUEUED:
+                self._queue.append(event)
+            else:
+                self._dropped += 1
         self._wake.set()
 
     async def _publish_forever(self) -> None:

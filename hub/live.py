@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hub.errors import NotFound
 from hub.events import Event, ExecutionStatus, dumps
-from hub.fanout import RESYNC, EventFanout, Subscription
+from hub.fanout import EventFanout, Subscription
 from hub.store import ExecutionStore
 
 CLOSE_DONE = 1000
@@ -27,7 +27,6 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 
 _PAGE = 500
-_IDLE_CHECK_SECONDS = 15.0
 
 
 class StreamState(StrEnum):
@@ -52,7 +51,7 @@ class _Stream:
         self.websocket = websocket
         self.store = store
         self.subscription = subscription
-        self.cursor = cursor
+        self.cursor = subscription.cursor = cursor
         self.state = StreamState.CATCHING_UP
         self.finished = False
 
@@ -63,7 +62,7 @@ class _Stream:
 
     async def send(self, event: Event) -> None:
         await self.websocket.send_text(event.json)
-        self.cursor = event.seq
+        self.cursor = self.subscription.cursor = event.seq
         self.finished = self.finished or event.terminal
 
     async def catch_up(self) -> None:
@@ -82,11 +81,7 @@ class _Stream:
         self.move(StreamState.LIVE)
         queue = self.subscription.queue
         while not self.finished:
-            try:
-                async with asyncio.timeout(_IDLE_CHECK_SECONDS):
-                    item = await queue.get()
-            except TimeoutError:
-                item = RESYNC
+            item = await queue.get()
             if self.subscription.overflowed:
                 await self.close(CLOSE_TOO_SLOW, f"too slow; reconnect with after={self.cursor}")
                 return

@@ -43,6 +43,7 @@ class Settings:
     lease_seconds: float = 30.0
     grace_seconds: float = 30.0
     socket_queue_size: int = 1000
+    socket_check_seconds: float = 30.0
     max_upload_mb: float = 50.0
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
@@ -76,6 +77,7 @@ class Settings:
             lease_seconds=read.number("HUB_WORKER_LEASE_SECONDS", cls.lease_seconds, minimum=1),
             grace_seconds=read.number("HUB_WORKER_GRACE_SECONDS", cls.grace_seconds, minimum=0),
             socket_queue_size=read.integer("HUB_SOCKET_QUEUE", cls.socket_queue_size, minimum=10),
+            socket_check_seconds=read.number("HUB_SOCKET_CHECK_SECONDS", cls.socket_check_seconds, minimum=0.1),
             max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
             webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),

@@ -312,6 +312,14 @@ class ExecutionStore:
         )
         return [_event(execution_id, row) for row in rows]
 
+    async def last_seqs(self, execution_ids: list[str]) -> dict[str, int]:
+        """The stored ``lastSeq`` of each execution (unknown ids are left out)."""
+        marks = ", ".join("?" * len(execution_ids))
+        rows = await self.db.fetch_all(
+            f"SELECT id, lastSeq FROM workflow_executions WHERE id IN ({marks})", execution_ids
+        )
+        return {row["id"]: row["lastSeq"] for row in rows}
+
     async def node_output(self, execution_id: str, node_id: str) -> Any:
         row = await self.db.fetch_one(
             "SELECT outputData, status FROM execution_logs WHERE executionId = ? AND nodeId = ?",
