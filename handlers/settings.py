@@ -73,10 +73,12 @@ class NodeSettings:
             self.esios.api_token,
             self.climatiq.api_key,
         ]
-        values.extend(_url_password(url) for url in self.mysql_urls.values())
+        for url in self.mysql_urls.values():
+            values.extend(_url_passwords(url))
         return [value for value in values if value]
 
 
-def _url_password(url: str) -> str | None:
+def _url_passwords(url: str) -> list[str]:
+    """A URL's password as written (percent-encoded) and as sent."""
     password = urlsplit(url).password
-    return unquote(password) if password else None
+    return [password, unquote(password)] if password else []

@@ -35,7 +35,7 @@ def test_secrets_are_collected_for_redaction_including_passwords_in_urls() -> No
         },
         None,
     )
-    assert {"sk-1234", "s3cr@t", "redispass"} <= set(settings.secrets())
+    assert {"sk-1234", "s3cr@t", "s3cr%40t", "redispass"} <= set(settings.secrets())
     assert settings.nodes.mysql_urls == {"reports": "mysql://app:s3cr%40t@db/reports"}
 
 
