@@ -174,13 +174,18 @@ class Database:
 
         A caller cancelled meanwhile does not stop the write: it commits (or rolls back) whole.
         """
+        return await asyncio.shield(self.submit(work))
+
+    def submit(self, work: Work[T]) -> asyncio.Future[T]:
+        """Queues ``work`` now, without waiting: writes commit in the order they are submitted, and the
+        future resolves once this one has committed."""
         if self._writer is None:
             raise RuntimeError("the database is not open; call Database.open() first")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         future.add_done_callback(_retrieve)
         self._writer.submit(_Write(work, future, loop))
-        return await asyncio.shield(future)
+        return future
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
         connection = self._require_reader()

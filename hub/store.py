@@ -8,6 +8,7 @@ lease owner and fail with ``LeaseLost`` when another worker has taken the execut
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 import uuid
@@ -558,9 +559,10 @@ class ExecutionStore:
 
     # -- node state changes, written by the lease owner --------------------------------------------------
 
-    async def node_started(
+    def node_started(
         self, execution_id: str, owner: str, node_id: str, node_type: str, label: str, attempt: int
-    ) -> Event:
+    ) -> asyncio.Future[Event]:
+        """Queues the node's start at once, so that the node need not wait for the commit (see Database.submit)."""
         now = utc_now()
 
         def write(connection: sqlite3.Connection) -> Event:
@@ -583,7 +585,7 @@ class ExecutionStore:
                 parameters=(node_id,),
             )
 
-        return await self.db.write(write)
+        return self.db.submit(write)
 
     async def node_event(
         self,

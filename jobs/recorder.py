@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.bus import EventBus
+from hub.errors import LeaseLost
 from hub.events import Event, EventType, ExecutionStatus, dumps
 from hub.store import ExecutionStore
 from hub.workflow import Node
+
+logger = logging.getLogger(__name__)
 
 _INLINE_OUTPUT_BYTES = 16 * 1024
 
@@ -32,13 +37,32 @@ class Recorder:
         self.bus = bus
         self.execution_id = execution_id
         self.owner = owner
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _announce(self, events: Sequence[Event]) -> None:
         await self.bus.publish(events)
 
-    async def node_started(self, node: Node, attempt: int) -> None:
-        event = await self.store.node_started(self.execution_id, self.owner, node.id, node.type, node.label, attempt)
-        await self._announce([event])
+    def node_started(self, node: Node, attempt: int) -> None:
+        """Records node.started without making the node wait for the commit.
+
+        The store commits writes in the order they are made, so the node's later events still follow this
+        one; a lost lease shows up at the node's next write, which is awaited.
+        """
+        written = self.store.node_started(self.execution_id, self.owner, node.id, node.type, node.label, attempt)
+        task = asyncio.create_task(self._announce_when_written(written), name=f"started:{node.id}")
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+
+    async def _announce_when_written(self, written: asyncio.Future[Event]) -> None:
+        await self._announce([await written])
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, LeaseLost):
+            logger.info("execution %s: node.started was not written, the lease is gone", self.execution_id)
+        elif error is not None:
+            logger.warning("execution %s: node.started was not announced: %s", self.execution_id, error)
 
     async def node_event(
         self, node: Node, event_type: EventType, data: Mapping[str, Any], *, attempts: int | None = None
