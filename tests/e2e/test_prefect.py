@@ -38,6 +38,20 @@ def _flow_run(api: str, execution_id: str) -> dict[str, Any]:
     return runs[0]  # type: ignore[no-any-return]
 
 
+def _task_runs(api: str, flow_run_id: str, expected: int) -> list[dict[str, Any]]:
+    """The flow run's task runs, once ``expected`` of them have finished: Prefect's server records task runs
+    from events it ingests in the background, so the last ones may land after the flow run ended."""
+    deadline = time.monotonic() + 60
+    while True:
+        tasks: list[dict[str, Any]] = httpx.post(
+            f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}}
+        ).json()
+        finished = [task for task in tasks if task["state_type"] in {"COMPLETED", "FAILED"}]
+        if len(finished) >= expected or time.monotonic() > deadline:
+            return tasks
+        time.sleep(0.2)
+
+
 async def test_each_execution_is_a_flow_run_and_each_node_a_task_run_with_its_retries(
     prefect_stack: HubStack, prefect_server: PrivatePrefectServer, target: tuple[TargetService, str]
 ) -> None:
@@ -56,11 +70,10 @@ async def test_each_execution_is_a_flow_run_and_each_node_a_task_run_with_its_re
         await client.close()
     flow_run = _flow_run(prefect_server.api_url, execution_id)
     assert flow_run["state_type"] == "COMPLETED"
-    tasks = httpx.post(
-        f"{prefect_server.api_url}/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}
-    ).json()
+    expected = {"trigger-start", "http-flaky", "addField-mark"}
+    tasks = _task_runs(prefect_server.api_url, flow_run["id"], len(expected))
     by_name = {task["name"]: task for task in tasks}
-    assert set(by_name) == {"trigger-start", "http-flaky", "addField-mark"}
+    assert set(by_name) == expected
     assert by_name["http-flaky"]["run_count"] == 3
     assert all(task["state_type"] == "COMPLETED" for task in tasks)
 
