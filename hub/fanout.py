@@ -71,6 +71,7 @@ class EventFanout:
 
     @property
     def watched(self) -> int:
+        """Sockets subscribed right now."""
         return sum(len(subscriptions) for subscriptions in self._subscriptions.values())
 
     async def start(self) -> None:

@@ -27,6 +27,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 
 _PAGE = 500
+_GONE = "gone"
+"""Put in a socket's queue when its client has left, so that its stream stops waiting."""
 
 
 class StreamState(StrEnum):
@@ -86,6 +88,8 @@ class _Stream:
                 await self.close(CLOSE_TOO_SLOW, f"too slow; reconnect with after={self.cursor}")
                 return
             if isinstance(item, str):
+                if item == _GONE:
+                    return
                 await self.catch_up()
             elif item.seq == self.cursor + 1:
                 await self.send(item)
@@ -108,42 +112,53 @@ def _parse_after(raw: str | None) -> int | None:
     return int(raw)
 
 
-async def _until_disconnect(websocket: WebSocket) -> None:
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
+async def _until_disconnect(websocket: WebSocket, subscription: Subscription) -> None:
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        subscription.offer(_GONE)
+
+
+async def _open(
+    websocket: WebSocket, store: ExecutionStore, subscription: Subscription, after: int | None
+) -> _Stream | None:
+    """The socket's stream, after the snapshot when there is no ``after``; None, and the socket closed, for an
+    unknown execution. A function of its own so that no idle socket keeps its snapshot."""
+    try:
+        if after is None:
+            snapshot = await store.execution(subscription.execution_id)
+            await websocket.send_text(dumps({"type": "snapshot", "execution": snapshot}))
+            stream = _Stream(websocket, store, subscription, snapshot["lastSeq"])
+            stream.finished = ExecutionStatus(snapshot["status"]).terminal
+            return stream
+        await store.status(subscription.execution_id)
+        return _Stream(websocket, store, subscription, after)
+    except NotFound as error:
+        await websocket.close(CLOSE_NOT_FOUND, error.message[:120])
+        return None
 
 
 async def execution_socket(websocket: WebSocket) -> None:
     store: ExecutionStore = websocket.app.state.store
     fanout: EventFanout = websocket.app.state.fanout
-    execution_id = websocket.path_params["execution_id"]
     await websocket.accept()
     try:
         after = _parse_after(websocket.query_params.get("after"))
     except ValueError:
         await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
         return
-    with fanout.subscribe(execution_id) as subscription:
-        try:
-            if after is None:
-                snapshot = await store.execution(execution_id)
-                await websocket.send_text(dumps({"type": "snapshot", "execution": snapshot}))
-                after = snapshot["lastSeq"]
-                stream = _Stream(websocket, store, subscription, after)
-                stream.finished = ExecutionStatus(snapshot["status"]).terminal
-            else:
-                await store.status(execution_id)
-                stream = _Stream(websocket, store, subscription, after)
-        except NotFound as error:
-            await websocket.close(CLOSE_NOT_FOUND, error.message[:120])
+    with fanout.subscribe(websocket.path_params["execution_id"]) as subscription:
+        stream = await _open(websocket, store, subscription, after)
+        if stream is None:
             return
-        sender = asyncio.create_task(stream.run())
-        receiver = asyncio.create_task(_until_disconnect(websocket))
+        # The stream runs in this task; only reading (to see the client leave) needs one more, which keeps
+        # an idle socket small.
+        receiver = asyncio.create_task(_until_disconnect(websocket, subscription))
         try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await stream.run()
         finally:
-            for task in (sender, receiver):
-                task.cancel()
-            for task in (sender, receiver):
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
-                    await task
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
+                await receiver

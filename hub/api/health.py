@@ -43,6 +43,7 @@ async def health(request: Request) -> Response:
         "database": database_ok,
         "workers": workers,
         "engine": hub.settings.engine.value,
+        "liveSockets": hub.fanout.watched,
         "message": "Hub is running - background execution enabled" if available else "; ".join(problems),
     }
     return JSONResponse(body, status_code=200 if available else 503)

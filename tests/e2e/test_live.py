@@ -108,3 +108,22 @@ async def test_after_that_is_not_a_number_closes_the_socket_with_4400(client: Hu
         with pytest.raises(websockets.ConnectionClosed):
             await socket.recv()
     assert socket.close_code == 4400
+
+
+async def test_a_client_that_leaves_an_unfinished_execution_frees_its_socket(client: HubClient) -> None:
+    execution_id = await client.execute(linear(("start", "trigger", {}), ("pause", "wait", {"seconds": 600})))
+    async with asyncio.timeout(60):
+        while (await client.execution(execution_id))["status"] != "waiting":
+            await asyncio.sleep(0.05)
+
+    async def live_sockets() -> int:
+        return int((await client.http.get("/api/health")).json()["liveSockets"])
+
+    before = await live_sockets()
+    async with websockets.connect(f"{client.stack.ws_url}/ws/executions/{execution_id}") as socket:
+        await socket.recv()
+        assert await live_sockets() == before + 1
+    async with asyncio.timeout(20):
+        while await live_sockets() != before:
+            await asyncio.sleep(0.05)
+    await client.http.post(f"/api/executions/{execution_id}/cancel")
