@@ -609,7 +609,7 @@ class ExecutionStore:
 
         return await self.db.write(write)
 
-    async def node_completed(
+    def node_completed(
         self,
         execution_id: str,
         owner: str,
@@ -620,7 +620,9 @@ class ExecutionStore:
         message: str,
         duration: float,
         data: Mapping[str, Any],
-    ) -> Event:
+    ) -> asyncio.Future[Event]:
+        """Queues the node's completion at once (see Database.submit); ``output`` and ``data`` are read when
+        the write runs, so they must not change meanwhile."""
         now = utc_now()
 
         def write(connection: sqlite3.Connection) -> Event:
@@ -641,7 +643,7 @@ class ExecutionStore:
                 with_progress=True,
             )
 
-        return await self.db.write(write)
+        return self.db.submit(write)
 
     async def node_failed(
         self,

@@ -24,6 +24,7 @@ from hub.settings import Settings
 from hub.store import ExecutionStore, RunState
 from hub.workflow import parse_workflow
 from jobs.engines import Engine
+from jobs.lease import Lease
 from jobs.recorder import Recorder
 from jobs.runner import GraphRun, GraphRunner, NodeServices, Outcome
 
@@ -40,8 +41,9 @@ class StopReason(StrEnum):
 class ActiveRun:
     """An execution this worker is running, and why it was told to stop, if it was."""
 
-    def __init__(self, execution_id: str, draining: bool) -> None:
+    def __init__(self, execution_id: str, draining: bool, lease: Lease) -> None:
         self.execution_id = execution_id
+        self.lease = lease
         self.draining = asyncio.Event()
         if draining:
             self.draining.set()
@@ -78,6 +80,7 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
     state: WorkerState = ctx["hub"]
     if state.draining or execution_id in state.runs:
         return "not-claimed"
+    asked_at = time.time()
     claim = await state.store.claim(
         execution_id, state.worker_id, state.settings.lease_seconds, job_id=ctx.get("job_id")
     )
@@ -88,7 +91,7 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
         await state.queue.forget(claim.previous_job_id)
     if not claim.runnable:
         return "cancelled"
-    run = ActiveRun(execution_id, state.draining)
+    run = ActiveRun(execution_id, state.draining, Lease(state.settings.lease_seconds, asked_at))
     state.runs[execution_id] = run
     try:
         return await _drive(state, run)
@@ -97,7 +100,7 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
 
 
 async def _drive(state: WorkerState, run: ActiveRun) -> str:
-    recorder = Recorder(state.store, state.bus, run.execution_id, state.worker_id)
+    recorder = Recorder(state.store, state.bus, run.execution_id, state.worker_id, run.lease)
     stored = await state.store.load_run_state(run.execution_id)
     runner = GraphRunner(_graph_run(state, stored), recorder, state.engine(stored.engine), state.services, run.draining)
     keeper = asyncio.create_task(_keep_lease(state, run), name=f"lease:{run.execution_id}")
@@ -175,6 +178,7 @@ async def _keep_lease(state: WorkerState, run: ActiveRun) -> None:
     lease = state.settings.lease_seconds
     while True:
         await asyncio.sleep(lease / 3)
+        asked_at = time.time()
         try:
             renewal = await state.store.renew(run.execution_id, state.worker_id, lease)
         except Exception:  # noqa: BLE001 - a failed renewal is retried; the lease has two more chances
@@ -183,6 +187,7 @@ async def _keep_lease(state: WorkerState, run: ActiveRun) -> None:
         if not renewal.alive:
             run.stop(StopReason.LEASE_LOST)
             return
+        run.lease.renewed(asked_at)
         if renewal.cancel_requested:
             run.stop(StopReason.CANCELLED)
             return

@@ -8,19 +8,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.bus import EventBus
-from hub.errors import LeaseLost
-from hub.events import Event, EventType, ExecutionStatus, dumps
+from hub.events import Event, EventType, ExecutionStatus, dumps, loads
 from hub.store import ExecutionStore
 from hub.workflow import Node
+from jobs.lease import Lease
 
 logger = logging.getLogger(__name__)
 
 _INLINE_OUTPUT_BYTES = 16 * 1024
 
 
-def _with_output(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+def _with_output(data: dict[str, Any], key: str, value: Any, size: int | None = None) -> dict[str, Any]:
     """Puts a small output in the event itself; a large one stays in the store only."""
-    size = len(dumps(value))
+    size = len(dumps(value)) if size is None else size
     if size <= _INLINE_OUTPUT_BYTES:
         data[key] = value
     else:
@@ -30,26 +30,31 @@ def _with_output(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 
 class Recorder:
-    """One execution's writer, bound to the lease owner so that a worker that lost its lease writes nothing."""
+    """One execution's writer, bound to the lease owner so that a worker that lost its lease writes nothing.
 
-    def __init__(self, store: ExecutionStore, bus: EventBus, execution_id: str, owner: str) -> None:
+    node.started and node.completed, the two writes of every node, do not make the graph wait for their
+    commit while the lease cannot have expired (see Lease): nobody else can have taken the execution, and
+    the store commits writes in the order they are made, so the events still follow each other. Close to
+    the lease's end they are awaited, so that a worker that lost its lease stops before its next node.
+    """
+
+    def __init__(self, store: ExecutionStore, bus: EventBus, execution_id: str, owner: str, lease: Lease) -> None:
         self.store = store
         self.bus = bus
         self.execution_id = execution_id
         self.owner = owner
+        self.lease = lease
         self._background: set[asyncio.Task[None]] = set()
+        self._lost_write: BaseException | None = None
 
     async def _announce(self, events: Sequence[Event]) -> None:
         await self.bus.publish(events)
 
-    def node_started(self, node: Node, attempt: int) -> None:
-        """Records node.started without making the node wait for the commit.
-
-        The store commits writes in the order they are made, so the node's later events still follow this
-        one; a lost lease shows up at the node's next write, which is awaited.
-        """
-        written = self.store.node_started(self.execution_id, self.owner, node.id, node.type, node.label, attempt)
-        task = asyncio.create_task(self._announce_when_written(written), name=f"started:{node.id}")
+    async def _record(self, written: asyncio.Future[Event], name: str) -> None:
+        if not self.lease.certain:
+            await self._announce([await written])
+            return
+        task = asyncio.create_task(self._announce_when_written(written), name=name)
         self._background.add(task)
         task.add_done_callback(self._forget)
 
@@ -59,10 +64,22 @@ class Recorder:
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._background.discard(task)
         error = None if task.cancelled() else task.exception()
-        if isinstance(error, LeaseLost):
-            logger.info("execution %s: node.started was not written, the lease is gone", self.execution_id)
-        elif error is not None:
-            logger.warning("execution %s: node.started was not announced: %s", self.execution_id, error)
+        if error is not None:
+            logger.warning("execution %s: a node's state change was not recorded: %s", self.execution_id, error)
+            self._lost_write = self._lost_write or error
+
+    async def _settled(self) -> None:
+        """Waits for the writes not yet awaited; raises the first that failed, so that no execution is
+        recorded as completed without one of its nodes."""
+        if self._background:
+            await asyncio.wait(set(self._background))
+        if self._lost_write is not None:
+            error, self._lost_write = self._lost_write, None
+            raise error
+
+    async def node_started(self, node: Node, attempt: int) -> None:
+        written = self.store.node_started(self.execution_id, self.owner, node.id, node.type, node.label, attempt)
+        await self._record(written, f"started:{node.id}")
 
     async def node_event(
         self, node: Node, event_type: EventType, data: Mapping[str, Any], *, attempts: int | None = None
@@ -74,17 +91,21 @@ class Recorder:
         data: dict[str, Any] = {"nodeType": node.type, "label": node.label, "duration": duration, "message": message}
         if branch is not None:
             data["branch"] = branch
-        event = await self.store.node_completed(
+        encoded = dumps(output)
+        # The next nodes may start before this write runs, and a handler may change its input in place: the
+        # store gets a copy of the output as it is now.
+        copy = loads(encoded)
+        written = self.store.node_completed(
             self.execution_id,
             self.owner,
             node.id,
-            output=output,
+            output=copy,
             branch=branch,
             message=message,
             duration=duration,
-            data=_with_output(data, "output", output),
+            data=_with_output(data, "output", copy, len(encoded)),
         )
-        await self._announce([event])
+        await self._record(written, f"completed:{node.id}")
 
     async def node_failed(self, node: Node, error: str, duration: float, attempts: int) -> None:
         data = {"nodeType": node.type, "label": node.label, "error": error, "duration": duration, "attempts": attempts}
@@ -111,6 +132,7 @@ class Recorder:
         return bool(events)
 
     async def completed(self, final_output: Any, duration: float) -> None:
+        await self._settled()
         data = _with_output({"durationSeconds": duration}, "finalOutput", final_output)
         event = await self.store.finish(
             self.execution_id, self.owner, ExecutionStatus.COMPLETED, final_output=final_output, data=data

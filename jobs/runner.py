@@ -216,7 +216,7 @@ class GraphRunner:
             await self.recorder.node_completed(node, output, None, "Resumed", 0.0)
             self._finish(node.id, "completed", output, None)
             return
-        self.recorder.node_started(node, 1)
+        await self.recorder.node_started(node, 1)
         started = time.monotonic()
         attempts = 0
 
@@ -224,7 +224,7 @@ class GraphRunner:
             nonlocal attempts
             attempts = number
             if number > 1:
-                self.recorder.node_started(node, number)
+                await self.recorder.node_started(node, number)
             return await self._attempt(node, node_input, taken, number)
 
         try:
