@@ -4,6 +4,10 @@
 template: values go in ``config.params``, a list for ``%s`` placeholders or an object for ``%(name)s``
 ones, and the driver escapes them. A query with a result set gives ``{rows, columns, rowCount}``; any
 other gives ``{affectedRows, lastInsertId}``. Each worker keeps one pool per connection.
+
+Rows are read unbuffered, and at most ``config.maxRows`` of them (default 10,000) are kept: a query that
+returns more gives the first ``maxRows`` with ``truncated: true`` and a warning in the log, instead of
+holding an unbounded result in the worker's memory and the store.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 import aiomysql
 
 from handlers._records import table
-from handlers._validation import optional_string, required_string
+from handlers._validation import optional_integer, optional_string, required_string
 from handlers.contract import ConfigProblem, NodeContext, NodeError, NodeResult
 from handlers.settings import NodeSettings
 from handlers.templating import is_template
@@ -31,11 +35,16 @@ RAW_KEYS = frozenset({"query"})
 DEFAULT_CONNECTION = "default"
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _POOL_SIZE = 10
+DEFAULT_MAX_ROWS = 10_000
 _RECYCLE_SECONDS = 3600
 
 
 def validate(config: Mapping[str, Any]) -> list[ConfigProblem]:
-    problems = required_string(config, "query") + optional_string(config, "connection")
+    problems = [
+        *required_string(config, "query"),
+        *optional_string(config, "connection"),
+        *optional_integer(config, "maxRows", minimum=1),
+    ]
     query = config.get("query")
     if isinstance(query, str) and is_template(query):
         problems.append(
@@ -79,8 +88,13 @@ async def run(ctx: NodeContext) -> NodeResult:
     pool = await ctx.resources.get(f"mysql:{name.lower()}", lambda: _open_pool(name, url, timeout))
     query = str(ctx.config["query"])
     params = _params(ctx.config.get("params"))
+    max_rows = _max_rows(ctx.config.get("maxRows"))
     try:
-        async with asyncio.timeout(timeout), pool.acquire() as connection, connection.cursor() as cursor:
+        async with (
+            asyncio.timeout(timeout),
+            pool.acquire() as connection,
+            connection.cursor(aiomysql.SSCursor) as cursor,
+        ):
             try:
                 await cursor.execute(query, params)
             except (TypeError, KeyError, ValueError) as error:
@@ -92,15 +106,35 @@ async def run(ctx: NodeContext) -> NodeResult:
                 output = {"affectedRows": cursor.rowcount, "lastInsertId": cursor.lastrowid or None}
                 return NodeResult(True, f"{cursor.rowcount} row(s) affected", output)
             columns = _column_names(cursor.description)
+            fetched = await cursor.fetchmany(max_rows + 1)
             rows = [
                 {column: _json_safe(value) for column, value in zip(columns, row, strict=True)}
-                for row in await cursor.fetchall()
+                for row in fetched[:max_rows]
             ]
     except TimeoutError:
         raise NodeError(f"The MySQL query did not finish within {timeout:g} s (HUB_MYSQL_TIMEOUT_SECONDS)") from None
     except aiomysql.MySQLError as error:
         raise NodeError(f"MySQL connection {name!r}: {_describe(error)}") from None
-    return NodeResult(True, f"{len(rows)} row(s)", table(rows, columns))
+    output = table(rows, columns)
+    if len(fetched) > max_rows:
+        output["truncated"] = True
+        await ctx.log(
+            f"The query returned more than {max_rows} rows; only the first {max_rows} are kept. "
+            "Add a LIMIT, or raise config.maxRows.",
+            "warning",
+        )
+        return NodeResult(True, f"first {max_rows} row(s) of more", output)
+    return NodeResult(True, f"{len(rows)} row(s)", output)
+
+
+def _max_rows(value: Any) -> int:
+    if value is None:
+        return DEFAULT_MAX_ROWS
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NodeError(f"config.maxRows must render to a positive integer, got {value!r}")
+    return value
 
 
 async def _open_pool(name: str, url: str, connect_seconds: float) -> Any:

@@ -101,6 +101,30 @@ async def test_queries_on_one_connection_share_its_pool(runner: NodeRunner) -> N
     assert first.output_data["rows"] == second.output_data["rows"]
 
 
+async def test_a_result_past_max_rows_keeps_the_first_rows_and_says_it_was_truncated(runner: NodeRunner) -> None:
+    query = "SELECT seq AS n FROM seq_1_to_25"
+    result = await runner.run("mysql", {"query": query, "maxRows": 10})
+    assert result.output_data["rows"] == [{"n": n} for n in range(1, 11)]
+    assert result.output_data["rowCount"] == 10 and result.output_data["truncated"] is True
+    assert any(level == "warning" and "maxRows" in message for level, message in runner.logs)
+
+
+async def test_a_result_within_max_rows_is_whole_and_not_marked(runner: NodeRunner) -> None:
+    result = await runner.run("mysql", {"query": "SELECT seq AS n FROM seq_1_to_25", "maxRows": 25})
+    assert result.output_data["rowCount"] == 25 and "truncated" not in result.output_data
+
+
+async def test_a_connection_left_mid_result_serves_the_next_query(runner: NodeRunner) -> None:
+    await runner.run("mysql", {"query": "SELECT seq AS n FROM seq_1_to_100000", "maxRows": 5})
+    result = await runner.run("mysql", {"query": "SELECT name FROM people ORDER BY id LIMIT 1"})
+    assert result.output_data["rows"] == [{"name": "Ana"}]
+
+
+def test_max_rows_must_be_a_positive_integer(runner: NodeRunner) -> None:
+    problems = runner.problems("mysql", {"query": "SELECT 1", "maxRows": 0})
+    assert [problem.path for problem in problems] == ["maxRows"]
+
+
 def test_a_template_in_the_query_is_refused(runner: NodeRunner) -> None:
     problems = runner.problems("mysql", {"query": "SELECT * FROM people WHERE name = '{{ input.name }}'"})
     assert [problem.path for problem in problems] == ["query"]
