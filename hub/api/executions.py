@@ -52,13 +52,13 @@ async def execute(request: Request) -> Response:
     max_duration = fields.number("maxDurationSeconds", minimum=0.001)
     callback_url = fields.url("callbackUrl")
     if workflow_id is None and not (inline and isinstance(inline.get("id"), str) and inline["id"]):
-        if "workflowId" not in fields.data:
+        if not any(problem.path == "workflowId" for problem in fields.problems):
             fields.problems.append(Problem("workflowId", "workflowId is required (or an inline workflow with an id)"))
     fields.check()
     if inline is not None:
         workflow = parse_workflow(inline, workflow_id=workflow_id, settings=hub.settings.nodes)
     else:
-        assert workflow_id is not None
+        assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)
         organization_id = organization_id or stored_organization
     execution_id = await hub.start_execution(

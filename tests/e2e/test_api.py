@@ -139,6 +139,12 @@ async def test_fields_of_the_wrong_type_get_422_naming_each_field(client: HubCli
     assert paths == {"workflowId", "inputs", "maxDurationSeconds"}
 
 
+async def test_a_null_workflow_id_without_a_workflow_gets_422_naming_workflow_id(client: HubClient) -> None:
+    response = await client.http.post("/api/workflows/execute", json={"workflowId": None, "workflow": None})
+    assert response.status_code == 422
+    assert [problem["path"] for problem in response.json()["problems"]] == ["workflowId"]
+
+
 async def test_unknown_ids_get_404_with_a_json_error(client: HubClient) -> None:
     for path in (
         f"/api/executions/{uuid.uuid4()}",
