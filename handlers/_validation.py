@@ -17,6 +17,15 @@ def _templated(value: Any) -> bool:
     return isinstance(value, str) and is_template(value)
 
 
+def positive_integer(value: Any) -> int | None:
+    """A positive whole number given as a number or as digits (a rendered template); anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def required_string(config: Mapping[str, Any], key: str) -> list[ConfigProblem]:
     value = config.get(key)
     if not isinstance(value, str) or not value.strip():

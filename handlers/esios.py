@@ -15,7 +15,7 @@ import httpx
 
 from handlers._api import answered, json_body, request, required_setting
 from handlers._records import table
-from handlers._validation import one_of
+from handlers._validation import one_of, positive_integer
 from handlers.contract import ConfigProblem, NodeContext, NodeError, NodeResult
 from handlers.templating import is_template
 
@@ -29,7 +29,7 @@ def validate(config: Mapping[str, Any]) -> list[ConfigProblem]:
     indicator = config.get("indicatorId")
     if indicator is None:
         problems.append(ConfigProblem("indicatorId", "indicatorId is required (an ESIOS indicator number, e.g. 1001)"))
-    elif not _templated(indicator) and _indicator_id(indicator) is None:
+    elif not _templated(indicator) and positive_integer(indicator) is None:
         problems.append(ConfigProblem("indicatorId", "indicatorId must be a positive whole number"))
     for key in ("startDate", "endDate"):
         value = config.get(key)
@@ -39,22 +39,13 @@ def validate(config: Mapping[str, Any]) -> list[ConfigProblem]:
             problems.append(ConfigProblem(key, f"{key} must be an ISO 8601 date or time, got {value!r}"))
     geo_ids = config.get("geoIds")
     if geo_ids is not None and not _templated(geo_ids):
-        if not isinstance(geo_ids, list) or any(_indicator_id(item) is None for item in geo_ids):
+        if not isinstance(geo_ids, list) or any(positive_integer(item) is None for item in geo_ids):
             problems.append(ConfigProblem("geoIds", "geoIds must be a list of ESIOS geo ids (whole numbers)"))
     return problems + one_of(config, "timeTrunc", TIME_TRUNCS)
 
 
 def _templated(value: Any) -> bool:
     return isinstance(value, str) and is_template(value)
-
-
-def _indicator_id(value: Any) -> int | None:
-    """A positive whole number given as a number or as digits; anything else is None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    return value if isinstance(value, int) and value > 0 else None
 
 
 def _parse_time(value: str) -> datetime | None:
@@ -70,7 +61,7 @@ def _query(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(geo_ids, list):
         raise NodeError("config.geoIds must render to a list of geo ids")
     for geo_id in geo_ids:
-        number = _indicator_id(geo_id)
+        number = positive_integer(geo_id)
         if number is None:
             raise NodeError(f"config.geoIds: {geo_id!r} is not an ESIOS geo id")
         query.append(("geo_ids[]", str(number)))
@@ -85,7 +76,7 @@ def _query(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 async def run(ctx: NodeContext) -> NodeResult:
     settings = ctx.settings.esios
     token = required_setting(settings.api_token, "ESIOS_API_TOKEN", "esios")
-    indicator_id = _indicator_id(ctx.config.get("indicatorId"))
+    indicator_id = positive_integer(ctx.config.get("indicatorId"))
     if indicator_id is None:
         raise NodeError(f"config.indicatorId must be a positive whole number, got {ctx.config.get('indicatorId')!r}")
     url = f"{settings.base_url.rstrip('/')}/indicators/{indicator_id}"

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 import aiomysql
 
 from handlers._records import table
-from handlers._validation import optional_integer, optional_string, required_string
+from handlers._validation import optional_integer, optional_string, positive_integer, required_string
 from handlers.contract import ConfigProblem, NodeContext, NodeError, NodeResult
 from handlers.settings import NodeSettings
 from handlers.templating import is_template
@@ -33,9 +33,9 @@ RAW_KEYS = frozenset({"query"})
 """The query is sent as written: a template in it would put values into SQL unescaped."""
 
 DEFAULT_CONNECTION = "default"
+DEFAULT_MAX_ROWS = 10_000
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _POOL_SIZE = 10
-DEFAULT_MAX_ROWS = 10_000
 _RECYCLE_SECONDS = 3600
 
 
@@ -130,11 +130,10 @@ async def run(ctx: NodeContext) -> NodeResult:
 def _max_rows(value: Any) -> int:
     if value is None:
         return DEFAULT_MAX_ROWS
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    max_rows = positive_integer(value)
+    if max_rows is None:
         raise NodeError(f"config.maxRows must render to a positive integer, got {value!r}")
-    return value
+    return max_rows
 
 
 async def _open_pool(name: str, url: str, connect_seconds: float) -> Any:

@@ -615,14 +615,14 @@ class ExecutionStore:
         owner: str,
         node_id: str,
         *,
-        output: Any,
+        output_json: str,
         branch: str | None,
         message: str,
         duration: float,
         data: Mapping[str, Any],
     ) -> asyncio.Future[Event]:
-        """Queues the node's completion at once (see Database.submit); ``output`` and ``data`` are read when
-        the write runs, so they must not change meanwhile."""
+        """Queues the node's completion at once (see Database.submit). The output comes as JSON, made when the
+        node ended; ``data`` is read when the write runs, so it must not change meanwhile."""
         now = utc_now()
 
         def write(connection: sqlite3.Connection) -> Event:
@@ -630,7 +630,7 @@ class ExecutionStore:
                 """UPDATE execution_logs SET status = 'completed', message = ?, duration = ?, completedAt = ?,
                        outputData = ?, branch = ?, error = NULL, resumeAt = NULL
                    WHERE executionId = ? AND nodeId = ?""",
-                (self._text(message), duration, now, self._json(output), branch, execution_id, node_id),
+                (self._text(message), duration, now, self._redact(output_json), branch, execution_id, node_id),
             )
             return self._append(
                 connection,

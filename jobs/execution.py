@@ -175,7 +175,7 @@ async def _schedule_wake(state: WorkerState, execution_id: str) -> None:
 
 
 async def _keep_lease(state: WorkerState, run: ActiveRun) -> None:
-    lease = state.settings.lease_seconds
+    lease = run.lease.seconds
     while True:
         await asyncio.sleep(lease / 3)
         asked_at = time.time()

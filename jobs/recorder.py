@@ -18,11 +18,15 @@ logger = logging.getLogger(__name__)
 _INLINE_OUTPUT_BYTES = 16 * 1024
 
 
-def _with_output(data: dict[str, Any], key: str, value: Any, size: int | None = None) -> dict[str, Any]:
-    """Puts a small output in the event itself; a large one stays in the store only."""
-    size = len(dumps(value)) if size is None else size
+def _with_output(data: dict[str, Any], key: str, encoded: str) -> dict[str, Any]:
+    """Puts a small output (given as its JSON) in the event itself; a large one stays in the store only.
+
+    The event gets a copy, read back from the JSON: a write may run after the next nodes started, and a
+    handler may change its input in place.
+    """
+    size = len(encoded)
     if size <= _INLINE_OUTPUT_BYTES:
-        data[key] = value
+        data[key] = loads(encoded)
     else:
         data[f"{key}Truncated"] = True
         data[f"{key}Bytes"] = size
@@ -52,7 +56,7 @@ class Recorder:
 
     async def _record(self, written: asyncio.Future[Event], name: str) -> None:
         if not self.lease.certain:
-            await self._announce([await written])
+            await self._announce_when_written(written)
             return
         task = asyncio.create_task(self._announce_when_written(written), name=name)
         self._background.add(task)
@@ -92,18 +96,15 @@ class Recorder:
         if branch is not None:
             data["branch"] = branch
         encoded = dumps(output)
-        # The next nodes may start before this write runs, and a handler may change its input in place: the
-        # store gets a copy of the output as it is now.
-        copy = loads(encoded)
         written = self.store.node_completed(
             self.execution_id,
             self.owner,
             node.id,
-            output=copy,
+            output_json=encoded,
             branch=branch,
             message=message,
             duration=duration,
-            data=_with_output(data, "output", copy, len(encoded)),
+            data=_with_output(data, "output", encoded),
         )
         await self._record(written, f"completed:{node.id}")
 
@@ -133,7 +134,7 @@ class Recorder:
 
     async def completed(self, final_output: Any, duration: float) -> None:
         await self._settled()
-        data = _with_output({"durationSeconds": duration}, "finalOutput", final_output)
+        data = _with_output({"durationSeconds": duration}, "finalOutput", dumps(final_output))
         event = await self.store.finish(
             self.execution_id, self.owner, ExecutionStatus.COMPLETED, final_output=final_output, data=data
         )
