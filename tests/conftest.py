@@ -10,7 +10,7 @@ from typing import TypeVar
 import pytest
 import pytest_asyncio
 
-from tests.backends import MailServer, MariaDBAccount, mariadb_account
+from tests.backends import MailServer, MariaDBAccount, mariadb_account, postgres_database
 from tests.fakes import ClimatiqService, DownloadService, EsiosService, OpenAIService, TargetService, TwilioService
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack
 
@@ -85,6 +85,13 @@ def mariadb(mysql_account: MariaDBAccount) -> Iterator[MariaDBAccount]:
     """This run's own database and user on the machine's MariaDB, dropped at the end."""
     with mariadb_account(mysql_account) as account:
         yield account
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The URL of this run's own database on the machine's PostgreSQL, dropped at the end."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
