@@ -12,7 +12,9 @@ the camelCase spelling the schema and the statements use (``names``).
 
 A lost connection fails the writes of the batch it broke with ``StorageUnavailable`` (a failed COMMIT
 fails the whole batch); the next batch connects again. A read on a connection that broke is tried once
-more on a checked one.
+more on a checked one. Unlike SQLite's single writer, writer threads of several processes hold row locks
+side by side, so two batches can deadlock: PostgreSQL aborts one, and that batch is rolled back and run
+again, whole. A ``work`` function must therefore have no effect outside the connection it is given.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from hub.storage._writer import Outcome, PendingWrite, WriterThread, pending
 
 T = TypeVar("T")
 
+_RERUNS = 3
+"""How often a batch that lost a deadlock to another process runs again before its writes fail."""
+_CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CAMEL_NAMES: dict[str, str] = {}
 """Lower-case name -> the camelCase spelling the schema uses; learnt from the DDL and every statement."""
@@ -188,19 +193,29 @@ class _Writer(WriterThread):
         return connection
 
     def commit(self, batch: list[PendingWrite[Any]]) -> list[Outcome]:
-        for attempt in range(2):
+        reconnected, reruns = False, 0
+        while True:
             try:
                 connection = self._connected()
                 connection.execute("BEGIN")
             except psycopg.Error as error:
                 # Nothing of the batch ran yet, so a connection that died while idle (a server restart, an
                 # idle timeout) costs one reconnect, not the batch.
-                if attempt == 0 and self._connection is not None and self._connection.broken:
-                    self._connection = None
+                if not reconnected and self._connection is not None and self._connection.broken:
+                    reconnected, self._connection = True, None
                     continue
-                return [(write, None, self._abandon(error)) for write in batch]
-            return self._run(connection, batch)
-        raise AssertionError("unreachable")
+                return self._fail(batch, error)
+            try:
+                return self._run(connection, batch)
+            except _CONFLICTS as error:
+                # A deadlock with another process's transaction: rolling back the whole batch lets the other
+                # one finish, and running it again keeps the batch's order (one write alone would not).
+                if reruns == _RERUNS:
+                    return self._fail(batch, error)
+                reruns += 1
+                self._abandon(error)
+            except Exception as error:  # noqa: BLE001 - a failed batch fails every write in it
+                return self._fail(batch, error)
 
     def _connected(self) -> psycopg.Connection[PostgresRow]:
         if self._connection is None or self._connection.closed:
@@ -210,23 +225,24 @@ class _Writer(WriterThread):
 
     def _run(self, connection: psycopg.Connection[PostgresRow], batch: list[PendingWrite[Any]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        try:
-            for write in batch:
-                connection.execute("SAVEPOINT write")
-                try:
-                    result = write.work(_WriteConnection(connection))
-                except Exception as error:  # noqa: BLE001 - the write's own failure goes back to its caller
-                    if connection.broken:
-                        raise
-                    connection.execute("ROLLBACK TO SAVEPOINT write")
-                    outcomes.append((write, None, error))
-                else:
-                    outcomes.append((write, result, None))
-                connection.execute("RELEASE SAVEPOINT write")
-            connection.execute("COMMIT")
-        except Exception as error:  # noqa: BLE001 - a failed batch fails every write in it
-            return [(write, None, self._abandon(error)) for write in batch]
+        for write in batch:
+            connection.execute("SAVEPOINT write")
+            try:
+                result = write.work(_WriteConnection(connection))
+            except Exception as error:
+                if connection.broken or isinstance(error, _CONFLICTS):
+                    raise
+                connection.execute("ROLLBACK TO SAVEPOINT write")
+                outcomes.append((write, None, error))
+            else:
+                outcomes.append((write, result, None))
+            connection.execute("RELEASE SAVEPOINT write")
+        connection.execute("COMMIT")
         return outcomes
+
+    def _fail(self, batch: list[PendingWrite[Any]], error: BaseException) -> list[Outcome]:
+        failure = self._abandon(error)
+        return [(write, None, failure) for write in batch]
 
     def _abandon(self, error: BaseException) -> BaseException:
         """Ends the failed transaction, or drops a broken connection; the error each write of it gets."""

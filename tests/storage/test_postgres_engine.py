@@ -27,6 +27,8 @@ _DEFERRED = """CREATE TABLE IF NOT EXISTS engine_deferred (
     UNIQUE (executionId) DEFERRABLE INITIALLY DEFERRED
 )"""
 
+_COUNTS = "CREATE TABLE IF NOT EXISTS engine_counts (name TEXT PRIMARY KEY, total INTEGER NOT NULL)"
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def engine(postgres: str) -> AsyncIterator[PostgresEngine]:
@@ -253,3 +255,35 @@ async def test_opening_against_a_missing_database_is_a_clear_error(postgres: str
     engine = PostgresEngine(postgres.rsplit("/", 1)[0] + "/hub_test_does_not_exist", timeout=5)
     with pytest.raises(StorageUnavailable, match="cannot connect to PostgreSQL"):
         await engine.open()
+
+
+async def test_a_deadlock_between_two_writers_runs_the_losing_batch_again(postgres: str) -> None:
+    """Two engines stand for two processes: each batch locks one row, then wants the other's."""
+    first, second = PostgresEngine(postgres, pool_size=1), PostgresEngine(postgres, pool_size=1)
+    await first.open()
+    await second.open()
+    keys = (f"a-{secrets.token_hex(4)}", f"b-{secrets.token_hex(4)}")
+    locked = {key: threading.Event() for key in keys}
+
+    def crossing(own: str, other: str) -> Any:
+        def work(connection: Connection) -> None:
+            connection.execute("UPDATE engine_counts SET total = total + 1 WHERE name = ?", (own,))
+            locked[own].set()
+            locked[other].wait(timeout=60)
+            connection.execute("UPDATE engine_counts SET total = total + 1 WHERE name = ?", (other,))
+
+        return work
+
+    try:
+        await first.write(lambda connection: connection.execute(_COUNTS))
+        await first.write(
+            lambda connection: [
+                connection.execute("INSERT INTO engine_counts (name, total) VALUES (?, 0)", (key,)) for key in keys
+            ]
+        )
+        await asyncio.gather(first.write(crossing(*keys)), second.write(crossing(*reversed(keys))))
+        rows = await first.fetch_all("SELECT total FROM engine_counts WHERE name IN (?, ?)", keys)
+        assert [row["total"] for row in rows] == [2, 2]
+    finally:
+        await first.close()
+        await second.close()
