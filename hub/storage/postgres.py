@@ -35,6 +35,7 @@ from psycopg.rows import RowMaker
 from hub.errors import StorageUnavailable
 from hub.storage._engine import Dialect, Row, Work
 from hub.storage._writer import Outcome, PendingWrite, WriterThread, pending
+from hub.storage.migrations import MIGRATIONS
 
 T = TypeVar("T")
 
@@ -292,6 +293,7 @@ class PostgresEngine:
         self._pool: _Pool | None = None
 
     async def open(self) -> None:
+        learn_names(statement for migration in MIGRATIONS for statement in migration.statements[Dialect.POSTGRES])
         pool: _Pool = psycopg_pool.AsyncConnectionPool(
             self._url,
             min_size=1,
