@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from handlers.contract import RecordStore
 from hub.redaction import Redactor
 from hub.settings import DatabaseKind, DatabaseUrl, Settings
@@ -62,9 +60,9 @@ def create_engine(url: DatabaseUrl) -> Engine:
         assert url.path is not None
         return SqliteEngine(url.path)
     # Imported on demand: the PostgreSQL driver is only loaded by processes that use it.
-    postgres = importlib.import_module("hub.storage.postgres")
-    engine: Engine = postgres.PostgresEngine(url.url)
-    return engine
+    from hub.storage.postgres import PostgresEngine
+
+    return PostgresEngine(url.url)
 
 
 async def open_storage(settings: Settings, *, migrate: bool | None = None) -> Storage:
