@@ -60,12 +60,15 @@ class ServiceServer:
 
 @dataclass
 class HubStack:
-    """A hub process and worker processes sharing one SQLite file and one private Redis."""
+    """A hub process and worker processes sharing one database (a SQLite file unless ``HUB_DATABASE_URL`` says
+    otherwise) and one Redis. With ``own_data_dirs`` each process gets a ``HUB_DATA_DIR`` of its own, as on
+    machines of its own."""
 
     directory: Path
     redis: LocalRedis
     engine: str = "native"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    own_data_dirs: bool = False
     port: int = field(default_factory=free_port)
     hub: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -105,11 +108,21 @@ class HubStack:
         """The settings the stack's processes run with, for a test that opens the same store."""
         return Settings.from_env(self.env(), env_file=None)
 
+    def data_dir(self, name: str) -> Path:
+        """The ``HUB_DATA_DIR`` of the process called ``name`` (``hub``, ``worker-0``...)."""
+        # Not ``self.directory / name``: processes run in ``self.directory``, where a folder ``hub`` would
+        # shadow the ``hub`` package.
+        return self.directory / f"data-{name}" if self.own_data_dirs else self.directory
+
     def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
         self._logs.append(log)
+        env = self.env()
+        if self.own_data_dirs:
+            self.data_dir(name).mkdir(exist_ok=True)
+            env["HUB_DATA_DIR"] = str(self.data_dir(name))
         return subprocess.Popen(
-            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=self.env(), stdout=log, stderr=log
+            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=env, stdout=log, stderr=log
         )
 
     def start_hub(self) -> None:
@@ -201,6 +214,60 @@ def hub_stack(directory: Path, engine: str = "native", workers: int = 1, **env: 
         for _ in range(workers):
             stack.start_worker()
         yield stack
+
+
+@dataclass
+class ScaledOut:
+    """Several hubs, each with its workers, sharing one database, one Redis and one file store: the deployment
+    of "Running on several machines", every process with a ``HUB_DATA_DIR`` of its own."""
+
+    stacks: list[HubStack]
+
+    def workers(self) -> list[subprocess.Popen[bytes]]:
+        return [worker for stack in self.stacks for worker in stack.workers]
+
+    def worker_running(self, owner: str) -> subprocess.Popen[bytes]:
+        """The worker process, on whichever stack, behind a lease owner id (``host:pid:suffix``)."""
+        pid = int(owner.split(":")[1])
+        return next(worker for worker in self.workers() if worker.pid == pid)
+
+    def restore(self) -> None:
+        """Starts again every hub and worker a test stopped, so the next test finds the whole deployment."""
+        for stack in self.stacks:
+            if stack.hub is None or stack.hub.poll() is not None:
+                stack.start_hub()
+            dead = len(stack.workers) - len(stack.live_workers())
+            stack.workers = stack.live_workers()
+            for _ in range(dead):
+                stack.start_worker()
+
+
+@contextlib.contextmanager
+def scaled_out(
+    directory: Path, database_url: str, hubs: int = 2, workers_per_hub: int = 1, **env: str
+) -> Iterator[ScaledOut]:
+    """``hubs`` hubs with ``workers_per_hub`` workers each on the database at ``database_url`` (already migrated),
+    a private Redis and a file store in one shared folder."""
+    files = directory / "shared-files"
+    files.mkdir(parents=True, exist_ok=True)
+    shared = {"HUB_DATABASE_URL": database_url, "HUB_FILES_URL": files.as_uri(), **env}
+    with LocalRedis() as redis, contextlib.ExitStack() as running:
+        stacks = []
+        for index in range(hubs):
+            stack = HubStack(directory / f"machine-{index}", redis, "native", shared, own_data_dirs=True)
+            for name in ("hub", *(f"worker-{number}" for number in range(workers_per_hub))):
+                _mount(files, stack.data_dir(name) / "files")
+            stacks.append(running.enter_context(stack))
+            for _ in range(workers_per_hub):
+                stack.start_worker()
+        yield ScaledOut(stacks)
+
+
+def _mount(volume: Path, mount_point: Path) -> None:
+    """Makes ``volume`` appear at ``mount_point`` as a shared volume mounted there would: the hub on main keeps
+    uploads under ``$HUB_DATA_DIR/files`` whatever ``HUB_FILES_URL`` says."""
+    mount_point.parent.mkdir(parents=True, exist_ok=True)
+    mount_point.symlink_to(volume, target_is_directory=True)
 
 
 class HubClient:
