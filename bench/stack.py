@@ -1,14 +1,15 @@
-"""The system under test as a user runs it: a private Redis, ``python -m hub serve`` and ``python -m jobs``.
+"""The system under test as a user runs it: a private Redis, ``python -m hub serve`` and ``python -m jobs``,
+on a SQLite file (the default) or a PostgreSQL database.
 
-Every setting is the user's default except the ones a scenario names (the engine, a short lease); the
-processes run on the system core and write their logs beside the SQLite file.
+Every setting is the user's default except the ones a scenario names (the engine, a short lease, the
+database); the processes run on the system core and write their logs in the stack's folder.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -19,10 +20,13 @@ from bench.cores import pin_process
 from bench.processes import Spawned, clean_environment, spawn
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
+from hub.settings import DatabaseKind, Settings
+from hub.storage import Engine, Row, create_engine, open_storage
 
 
 class BenchStack:
-    """A hub process and worker processes sharing one SQLite file and one private Redis."""
+    """A hub process and worker processes sharing one database and one private Redis; the database is a SQLite
+    file in ``directory`` unless ``settings`` name one with ``HUB_DATABASE_URL``."""
 
     def __init__(self, directory: Path, cores: frozenset[int], settings: Mapping[str, str] | None = None) -> None:
         self.directory = directory
@@ -32,6 +36,9 @@ class BenchStack:
         self.redis = LocalRedis()
         self.hub: Spawned | None = None
         self.workers: list[Spawned] = []
+        # The bench is synchronous: one event loop, kept between queries, runs the store's engine.
+        self._loop = asyncio.Runner()
+        self._store: Engine | None = None
 
     @property
     def url(self) -> str:
@@ -46,19 +53,26 @@ class BenchStack:
         return self.directory / "hub.sqlite3"
 
     def environment(self) -> dict[str, str]:
+        database = {} if "HUB_DATABASE_URL" in self.settings else {"HUB_DATABASE": str(self.database)}
         return clean_environment(
             {
                 "HUB_HOST": "127.0.0.1",
                 "HUB_PORT": str(self.port),
                 "HUB_DATA_DIR": str(self.directory),
-                "HUB_DATABASE": str(self.database),
+                **database,
                 "REDIS_URL": self.redis.url,
                 **self.settings,
             }
         )
 
+    def _hub_settings(self) -> Settings:
+        return Settings.from_env(self.environment(), env_file=None)
+
     def start(self) -> BenchStack:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self._hub_settings().database_url.kind is DatabaseKind.POSTGRES:
+            # As an operator deploys: the schema is made once, before any hub or worker starts.
+            self._loop.run(_migrate(self._hub_settings()))
         self.redis.start()
         assert self.redis.process is not None
         pin_process(self.redis.process.pid, self.cores)
@@ -102,14 +116,17 @@ class BenchStack:
         finally:
             client.close()
 
-    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        """Reads the store directly, read-only, as an operator's SQL would."""
-        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30)
-        connection.row_factory = sqlite3.Row
-        try:
-            return list(connection.execute(sql, parameters))
-        finally:
-            connection.close()
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+        """Reads the store directly, as an operator's SQL would: ``?`` placeholders and the schema's camelCase
+        names, on whichever database the stack runs."""
+        return self._loop.run(self._query(sql, parameters))
+
+    async def _query(self, sql: str, parameters: Sequence[object]) -> list[Row]:
+        if self._store is None:
+            store = create_engine(self._hub_settings().database_url)
+            await store.open()
+            self._store = store
+        return await self._store.fetch_all(sql, parameters)
 
     def stop(self) -> None:
         self.stop_workers()
@@ -117,6 +134,10 @@ class BenchStack:
             self.hub.stop()
             self.hub = None
         self.redis.stop()
+        if self._store is not None:
+            self._loop.run(self._store.close())
+            self._store = None
+        self._loop.close()
 
     def __enter__(self) -> BenchStack:
         try:
@@ -129,6 +150,11 @@ class BenchStack:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+
+async def _migrate(settings: Settings) -> None:
+    storage = await open_storage(settings, migrate=True)
+    await storage.close()
 
 
 def wait_for(ready: Callable[[], bool], what: str, process: Spawned, timeout: float) -> None:

@@ -12,6 +12,7 @@ import orjson
 
 from bench.context import Bench
 from bench.cores import pinned
+from bench.postgres import admin_url, bench_database
 from bench.processes import ROOT, Spawned, clean_environment
 from bench.report import Figure, Goal, Target
 from bench.scenarios._hub import (
@@ -137,7 +138,8 @@ def bare_chain_ms_per_node(bench: Bench, nodes: int, runs: int) -> float:
 
 
 def native(bench: Bench) -> list[Figure]:
-    """Scenario 1 and the native half of scenario 3, on one hub and one worker with HUB_ENGINE=native."""
+    """Scenario 1 (on SQLite, then on PostgreSQL) and the native half of scenario 3, on one hub and one worker
+    with HUB_ENGINE=native; both throughputs beside the same bare arq run."""
     scale = bench.scale
     with bench.stack(HUB_ENGINE="native") as stack:
         stack.start_worker()
@@ -150,6 +152,12 @@ def native(bench: Bench) -> list[Figure]:
         rate, note = hub_rate(bench, stack, "throughput, native", scale.native_executions, 1200)
         with bench.measuring("per-node, native", stack.processes()):
             per_node = hub_ms_per_node(stack, scale.chain_nodes, scale.chain_runs, 600)
+    with bench_database(admin_url()) as database_url:
+        with bench.stack(HUB_ENGINE="native", HUB_DATABASE_URL=database_url) as stack:
+            stack.start_worker()
+            postgres_rate, postgres_note = hub_rate(
+                bench, stack, "throughput, native, PostgreSQL", scale.native_executions, 1200
+            )
     bare = bare_chain_ms_per_node(bench, scale.chain_nodes, scale.chain_runs)
     return [
         Figure(
@@ -162,6 +170,17 @@ def native(bench: Bench) -> list[Figure]:
             Target(Goal.RATIO_AT_LEAST, 0.25),
             note,
             section="throughput, native",
+        ),
+        Figure(
+            "1",
+            "1. throughput, native engine, PostgreSQL",
+            postgres_rate,
+            "exec/s",
+            baseline,
+            "bare arq no-op jobs/s",
+            Target(Goal.RATIO_AT_LEAST, 0.25),
+            f"{postgres_note}; the hub and worker on PostgreSQL (127.0.0.1, the machine's server)",
+            section="throughput, native, PostgreSQL",
         ),
         Figure(
             "3",

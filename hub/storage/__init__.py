@@ -1,11 +1,13 @@
 """The hub's storage: typed Protocols (``contract``) on SQLite or PostgreSQL, opened with ``open_storage``.
 
 Nothing outside this package sees a connection, a cursor, SQL or which database is behind it.
+The one exception is ``create_engine``: an operator's tool (the bench) runs its own read-only SQL on it.
 """
 
 from __future__ import annotations
 
-from hub.storage._store import open_storage
+from hub.storage._engine import Engine, Row
+from hub.storage._store import create_engine, open_storage
 from hub.storage.contract import (
     Claim,
     Delivery,
@@ -35,6 +37,7 @@ __all__ = [
     "Delivery",
     "DeliveryKind",
     "DeliveryStatus",
+    "Engine",
     "EventLog",
     "Executions",
     "FileMetadata",
@@ -46,9 +49,11 @@ __all__ = [
     "PushTarget",
     "Renewal",
     "RunLedger",
+    "Row",
     "RunState",
     "Storage",
     "Sweep",
     "Workflows",
+    "create_engine",
     "open_storage",
 ]
