@@ -3,6 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import os
 import secrets
@@ -21,6 +22,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hub.processes import free_port
+from hub.settings import DatabaseUrl, Settings
+from hub.storage import open_storage
 
 REFUSED_DOMAIN = "refused.example"
 """The mail server refuses every recipient at this domain, as a server refuses an unknown mailbox."""
@@ -173,6 +176,19 @@ def postgres_schema(database_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@contextmanager
+def postgres_stack_env(database_url: str) -> Iterator[dict[str, str]]:
+    """The settings that put a hub stack on a migrated schema of its own in the run's PostgreSQL database."""
+    with postgres_schema(database_url) as url:
+        asyncio.run(_migrate(url))
+        yield {"HUB_DATABASE_URL": url}
+
+
+async def _migrate(url: str) -> None:
+    storage = await open_storage(Settings(database_url=DatabaseUrl.parse(url)), migrate=True)
+    await storage.close()
 
 
 def _drop_orphans(admin: psycopg.Connection[Any]) -> None:
