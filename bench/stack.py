@@ -8,6 +8,8 @@ database); the processes run on the system core and write their logs in the stac
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +23,7 @@ from bench.processes import Spawned, clean_environment, spawn
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
 from hub.settings import DatabaseKind, Settings
-from hub.storage import Engine, Row, create_engine, open_storage
+from hub.storage import Engine, Row, create_engine
 
 
 class BenchStack:
@@ -71,8 +73,10 @@ class BenchStack:
     def start(self) -> BenchStack:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._hub_settings().database_url.kind is DatabaseKind.POSTGRES:
-            # As an operator deploys: the schema is made once, before any hub or worker starts.
-            self._loop.run(_migrate(self._hub_settings()))
+            # As an operator deploys: ``hub migrate`` once, before any hub or worker starts.
+            migrate = [sys.executable, "-m", "hub", "migrate"]
+            with (self.directory / "migrate.log").open("wb") as log:
+                subprocess.run(migrate, env=self.environment(), cwd=self.directory, stdout=log, stderr=log, check=True)
         self.redis.start()
         assert self.redis.process is not None
         pin_process(self.redis.process.pid, self.cores)
@@ -150,11 +154,6 @@ class BenchStack:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
-
-
-async def _migrate(settings: Settings) -> None:
-    storage = await open_storage(settings, migrate=True)
-    await storage.close()
 
 
 def wait_for(ready: Callable[[], bool], what: str, process: Spawned, timeout: float) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -148,6 +148,7 @@ class Settings:
             self.api_token,
             urlsplit(self.redis_url).password,
             self.database_url.password,
+            unquote(self.database_url.password or ""),
         ]
         return [value for value in found if value and len(value) >= 4]
 

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,12 +27,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hub.bus import EventBus
+from hub.errors import SchemaOutdated
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
-from hub.storage import open_storage
+from hub.storage import open_storage, prepare_schema
 from jobs.deliveries import Deliverer
 from jobs.engines import Engine, NativeEngine, create_engine
 from jobs.execution import StopReason, WorkerState, run_execution
@@ -287,5 +289,9 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_chatty_loggers()
     install_log_redaction(Redactor(settings.secrets()))
+    try:
+        asyncio.run(prepare_schema(settings))
+    except SchemaOutdated as error:
+        sys.exit(f"hub worker: {error.message}")
     with prefect_api(settings) if settings.engine is EngineName.PREFECT else contextlib.nullcontext():
         asyncio.run(serve(settings))

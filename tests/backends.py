@@ -3,11 +3,12 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import os
 import secrets
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,8 +23,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hub.processes import free_port
-from hub.settings import DatabaseUrl, Settings
-from hub.storage import open_storage
 
 REFUSED_DOMAIN = "refused.example"
 """The mail server refuses every recipient at this domain, as a server refuses an unknown mailbox."""
@@ -180,15 +179,12 @@ def postgres_schema(database_url: str) -> Iterator[str]:
 
 @contextmanager
 def postgres_stack_env(database_url: str) -> Iterator[dict[str, str]]:
-    """The settings that put a hub stack on a migrated schema of its own in the run's PostgreSQL database."""
+    """The settings that put a hub stack on a schema of its own in the run's PostgreSQL database, made by
+    ``hub migrate`` (``hub serve`` and ``hub worker`` refuse a PostgreSQL schema that is not current)."""
     with postgres_schema(database_url) as url:
-        asyncio.run(_migrate(url))
+        env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
+        subprocess.run([sys.executable, "-m", "hub", "migrate"], env={**env, "HUB_DATABASE_URL": url}, check=True)
         yield {"HUB_DATABASE_URL": url}
-
-
-async def _migrate(url: str) -> None:
-    storage = await open_storage(Settings(database_url=DatabaseUrl.parse(url)), migrate=True)
-    await storage.close()
 
 
 def _drop_orphans(admin: psycopg.Connection[Any]) -> None:

@@ -7,7 +7,7 @@ The one exception is ``create_engine``: an operator's tool (the bench) runs its 
 from __future__ import annotations
 
 from hub.storage._engine import Engine, Row
-from hub.storage._store import create_engine, open_storage
+from hub.storage._store import create_engine, open_storage, prepare_schema
 from hub.storage.contract import (
     Claim,
     Delivery,
@@ -56,4 +56,5 @@ __all__ = [
     "Workflows",
     "create_engine",
     "open_storage",
+    "prepare_schema",
 ]

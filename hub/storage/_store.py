@@ -65,6 +65,17 @@ def create_engine(url: DatabaseUrl) -> Engine:
     return PostgresEngine(url.url)
 
 
+async def prepare_schema(settings: Settings, *, migrate: bool | None = None) -> int:
+    """Checks (and with ``migrate``, brings up to date) the database's schema as ``open_storage`` does,
+    then closes it; returns the schema version. ``hub migrate`` and the start of ``hub serve`` and
+    ``hub worker`` call it, so that an outdated schema stops them with one clear message."""
+    storage = await open_storage(settings, migrate=migrate)
+    try:
+        return await storage.schema_version()
+    finally:
+        await storage.close()
+
+
 async def open_storage(settings: Settings, *, migrate: bool | None = None) -> Storage:
     """Opens the configured database. ``migrate`` brings its schema up to date first; by default SQLite
     (the embedded database) is migrated and PostgreSQL must already be current (``hub migrate``), else

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import SettingsError
-from hub.settings import Engine, Settings
+from hub.settings import DatabaseKind, DatabaseUrl, Engine, Settings
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
@@ -50,3 +50,48 @@ def test_the_mysql_timeout_is_a_setting_and_not_a_connection() -> None:
     )
     assert settings.nodes.mysql_timeout_seconds == 4.5
     assert settings.nodes.mysql_urls == {"default": "mysql://root:@127.0.0.1/test"}
+
+
+def test_the_database_defaults_to_a_sqlite_file_under_the_data_dir() -> None:
+    settings = Settings.from_env({"HUB_DATA_DIR": "/srv/hub"}, None)
+    assert settings.database_url == DatabaseUrl.sqlite(Path("/srv/hub/hub.sqlite3"))
+
+
+def test_hub_database_still_names_the_sqlite_file() -> None:
+    settings = Settings.from_env({"HUB_DATABASE": "/srv/hub/other.sqlite3"}, None)
+    assert (settings.database_url.kind, settings.database_url.path) == (
+        DatabaseKind.SQLITE,
+        Path("/srv/hub/other.sqlite3"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///data/hub.sqlite3", Path("data/hub.sqlite3")),
+        ("sqlite:////var/lib/hub.sqlite3", Path("/var/lib/hub.sqlite3")),
+    ],
+)
+def test_a_sqlite_url_names_a_relative_or_an_absolute_file(url: str, path: Path) -> None:
+    assert Settings.from_env({"HUB_DATABASE_URL": url}, None).database_url.path == path
+
+
+def test_a_postgresql_url_is_kept_whole_and_its_password_is_a_secret() -> None:
+    settings = Settings.from_env({"HUB_DATABASE_URL": "postgresql://hub:pg%2Fpass@db.internal:5432/hub"}, None)
+    assert (settings.database_url.kind, settings.database_url.url) == (
+        DatabaseKind.POSTGRES,
+        "postgresql://hub:pg%2Fpass@db.internal:5432/hub",
+    )
+    assert {"pg%2Fpass", "pg/pass"} <= set(settings.secrets())
+    assert "pg%2Fpass" not in str(settings.database_url)
+
+
+@pytest.mark.parametrize("url", ["mysql://db/hub", "sqlite://", "postgresql://db.internal:5432/", "postgresql:///hub"])
+def test_a_database_url_that_cannot_be_used_is_refused_naming_the_variable(url: str) -> None:
+    with pytest.raises(SettingsError, match="HUB_DATABASE_URL"):
+        Settings.from_env({"HUB_DATABASE_URL": url}, None)
+
+
+def test_hub_database_url_and_hub_database_together_are_refused() -> None:
+    with pytest.raises(SettingsError, match="HUB_DATABASE_URL or HUB_DATABASE"):
+        Settings.from_env({"HUB_DATABASE_URL": "sqlite:///a.sqlite3", "HUB_DATABASE": "b.sqlite3"}, None)

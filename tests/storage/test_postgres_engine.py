@@ -66,22 +66,28 @@ async def _labels(engine: PostgresEngine, execution_id: str) -> list[str]:
 
 
 class _Gate:
-    """A first write that holds the writer thread until the test has queued the writes behind it, so those
-    writes are certain to commit as one batch."""
+    """A write that holds the writer thread until released. Writes queued while it holds are certain to
+    commit together, as the next batch."""
 
-    def __init__(self) -> None:
-        self._open = threading.Event()
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._entered, self._open = threading.Event(), threading.Event()
+        self.done = engine.submit(self._work)
 
-    def work(self, connection: Connection) -> None:
+    def _work(self, connection: Connection) -> None:
+        self._entered.set()
         self._open.wait(timeout=60)
+
+    async def holding(self) -> _Gate:
+        """Waits until the writer thread runs the gate, so nothing queued after this joins the gate's batch."""
+        assert await asyncio.to_thread(self._entered.wait, 60), "the writer never ran the gate"
+        return self
 
     def release(self) -> None:
         self._open.set()
 
 
 async def test_a_batch_of_queued_writes_commits_in_one_transaction(engine: PostgresEngine, execution_id: str) -> None:
-    gate = _Gate()
-    held = engine.submit(gate.work)
+    gate = await _Gate(engine).holding()
 
     def transaction(label: str) -> Any:
         def work(connection: Connection) -> int:
@@ -92,7 +98,7 @@ async def test_a_batch_of_queued_writes_commits_in_one_transaction(engine: Postg
 
     futures = [engine.submit(transaction(f"n{index}")) for index in range(50)]
     gate.release()
-    await held
+    await gate.done
     transactions = await asyncio.gather(*futures)
     assert len(set(transactions)) == 1
     assert await _labels(engine, execution_id) == [f"n{index}" for index in range(50)]
@@ -105,14 +111,13 @@ async def test_a_failing_write_leaves_the_others_in_its_batch_committed(
         _insert(execution_id, "rolled back")(connection)
         raise ValueError("this write fails")
 
-    gate = _Gate()
-    held = engine.submit(gate.work)
+    gate = await _Gate(engine).holding()
     first = engine.submit(_insert(execution_id, "first"))
     failing = engine.submit(fails_after_inserting)
     duplicate = engine.submit(_insert(execution_id, "first"))
     last = engine.submit(_insert(execution_id, "last"))
     gate.release()
-    await held
+    await gate.done
     await first
     with pytest.raises(ValueError, match="this write fails"):
         await failing
@@ -126,11 +131,11 @@ async def test_a_failed_commit_fails_every_write_of_the_batch(engine: PostgresEn
     def defer(connection: Connection) -> None:
         connection.execute("INSERT INTO engine_deferred (executionId) VALUES (?)", (execution_id,))
 
-    gate = _Gate()
-    held = engine.submit(gate.work)
+    gate = await _Gate(engine).holding()
     futures = [engine.submit(defer), engine.submit(_insert(execution_id, "innocent")), engine.submit(defer)]
     gate.release()
-    outcomes = await asyncio.gather(held, *futures, return_exceptions=True)
+    await gate.done
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
     assert all(isinstance(outcome, psycopg.errors.UniqueViolation) for outcome in outcomes)
     assert await _labels(engine, execution_id) == []
     await engine.write(_insert(execution_id, "after"))
@@ -149,13 +154,12 @@ async def test_writes_commit_and_resolve_in_the_order_submitted(engine: Postgres
 
 
 async def test_a_cancelled_caller_does_not_stop_its_write(engine: PostgresEngine, execution_id: str) -> None:
-    gate = _Gate()
-    held = engine.submit(gate.work)
+    gate = await _Gate(engine).holding()
     waiting = asyncio.ensure_future(engine.write(_insert(execution_id, "kept")))
     await asyncio.sleep(0)
     waiting.cancel()
     gate.release()
-    await held
+    await gate.done
     await engine.write(lambda connection: None)
     assert await _labels(engine, execution_id) == ["kept"]
 
@@ -227,11 +231,11 @@ async def test_a_connection_lost_mid_batch_fails_that_batch_clearly_and_the_next
     def dies(connection: Connection) -> None:
         connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
-    gate = _Gate()
-    held = engine.submit(gate.work)
+    gate = await _Gate(engine).holding()
     futures = [engine.submit(_insert(execution_id, "lost")), engine.submit(dies)]
     gate.release()
-    outcomes = await asyncio.gather(held, *futures, return_exceptions=True)
+    await gate.done
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
     assert all(isinstance(outcome, StorageUnavailable) for outcome in outcomes)
     assert "lost the connection to PostgreSQL" in str(outcomes[0])
     await engine.write(_insert(execution_id, "after"))
