@@ -11,10 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -25,9 +25,11 @@ import websockets
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
 from hub.settings import Settings
+from hub.storage import Connection, Engine, Row, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
+T = TypeVar("T")
 
 
 class ServiceServer:
@@ -113,6 +115,24 @@ class HubStack:
         # Not ``self.directory / name``: processes run in ``self.directory``, where a folder ``hub`` would
         # shadow the ``hub`` package.
         return self.directory / f"data-{name}" if self.own_data_dirs else self.directory
+
+    async def query(self, sql: str, *parameters: object) -> list[Row]:
+        """Runs an operator's SQL on the stack's database, whichever it is (``?`` placeholders, camelCase names)."""
+        return await self._on_store(lambda engine: engine.fetch_all(sql, parameters))
+
+    async def execute(self, sql: str, *parameters: object) -> int:
+        """Runs one statement that changes the stack's database behind the hub's back; the number of rows it changed."""
+        return await self._on_store(
+            lambda engine: engine.write(lambda connection: _rowcount(connection, sql, parameters))
+        )
+
+    async def _on_store(self, use: Callable[[Engine], Awaitable[T]]) -> T:
+        engine = create_engine(self.settings().database_url)
+        await engine.open()
+        try:
+            return await use(engine)
+        finally:
+            await engine.close()
 
     def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
@@ -214,6 +234,10 @@ def hub_stack(directory: Path, engine: str = "native", workers: int = 1, **env: 
         for _ in range(workers):
             stack.start_worker()
         yield stack
+
+
+def _rowcount(connection: Connection, sql: str, parameters: Sequence[object]) -> int:
+    return connection.execute(sql, parameters).rowcount
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -224,11 +223,8 @@ async def test_a_wait_node_resumes_on_its_timer_with_no_worker_busy_in_between(h
             await asyncio.sleep(0.05)
     finally:
         client.close()
-    with sqlite3.connect(hub.stack.database) as connection:
-        row = connection.execute(
-            "SELECT status, leaseOwner FROM workflow_executions WHERE id = ?", (execution_id,)
-        ).fetchone()
-    assert row == ("waiting", None), "the wait ended before its job did: no moment without a busy worker"
+    rows = await hub.stack.query("SELECT status, leaseOwner FROM workflow_executions WHERE id = ?", execution_id)
+    assert tuple(rows[0]) == ("waiting", None), "the wait ended before its job did: no moment without a busy worker"
     body = await hub.wait_for(execution_id)
     assert body["status"] == "completed" and body["finalOutput"] == {"out": {"n": 1}}
     types = [e["type"] for e in await hub.events(execution_id)]
@@ -284,10 +280,9 @@ async def test_retry_runs_from_the_failed_node_reusing_earlier_outputs(
 async def test_a_finished_execution_is_never_taken_over(hub: HubClient) -> None:
     execution_id = await hub.execute(linear(("start", "trigger", {})))
     finished = await hub.wait_for(execution_id)
-    with sqlite3.connect(hub.stack.database) as connection:
-        connection.execute(
-            "UPDATE workflow_executions SET leaseOwner = 'ghost:1:x', leaseExpiresAt = 1 WHERE id = ?", (execution_id,)
-        )
+    await hub.stack.execute(
+        "UPDATE workflow_executions SET leaseOwner = 'ghost:1:x', leaseExpiresAt = 1 WHERE id = ?", execution_id
+    )
     await asyncio.sleep(LEASE_SECONDS)
     again = await hub.execution(execution_id)
     assert again["status"] == "completed" and again["lastSeq"] == finished["lastSeq"]
