@@ -124,8 +124,8 @@ class PostgresRow:
         return f"PostgresRow({dict(zip(self._names, self._values, strict=True))!r})"
 
 
-def _rows(cursor: Any) -> RowMaker[PostgresRow]:
-    """psycopg's row factory: one name index per result, shared by its rows."""
+def camel_rows(cursor: Any) -> RowMaker[PostgresRow]:
+    """psycopg's row factory for ``PostgresRow``: one name index per result, shared by its rows."""
     names = [_CAMEL_NAMES.get(column.name, column.name) for column in cursor.description or ()]
     index = {name: position for position, name in enumerate(names)}
     for position, name in enumerate(names):
@@ -150,7 +150,7 @@ def _configure(connection: psycopg.Connection[Any] | psycopg.AsyncConnection[Any
 
 
 def _connection_options() -> dict[str, Any]:
-    return {"autocommit": True, "prepare_threshold": None, "row_factory": _rows}
+    return {"autocommit": True, "prepare_threshold": None, "row_factory": camel_rows}
 
 
 _Pool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
@@ -225,19 +225,26 @@ class _Writer(WriterThread):
         return self._connection
 
     def _run(self, connection: psycopg.Connection[PostgresRow], batch: list[PendingWrite[Any]]) -> list[Outcome]:
+        # A write alone in its batch needs no savepoint: the transaction is its own, and each statement
+        # saved is a round trip to the server (SQLite's are calls within the process).
+        alone = len(batch) == 1
         outcomes: list[Outcome] = []
         for write in batch:
-            connection.execute("SAVEPOINT write")
+            if not alone:
+                connection.execute("SAVEPOINT write")
             try:
                 result = write.work(_WriteConnection(connection))
             except Exception as error:
                 if connection.broken or isinstance(error, _CONFLICTS):
                     raise
-                connection.execute("ROLLBACK TO SAVEPOINT write")
+                connection.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT write")
                 outcomes.append((write, None, error))
+                if alone:
+                    return outcomes
             else:
                 outcomes.append((write, result, None))
-            connection.execute("RELEASE SAVEPOINT write")
+            if not alone:
+                connection.execute("RELEASE SAVEPOINT write")
         connection.execute("COMMIT")
         return outcomes
 
