@@ -1,13 +1,16 @@
-"""The system under test as a user runs it: a private Redis, ``python -m hub serve`` and ``python -m jobs``,
-on a SQLite file (the default) or a PostgreSQL database.
+"""The system under test as a user runs it: a private Redis, ``python -m hub serve`` and ``python -m jobs``.
 
-Every setting is the user's default except the ones a scenario names (the engine, a short lease, the
-database); the processes run on the system core and write their logs in the stack's folder.
+Every setting is the user's default except the ones a scenario names (the engine, a short lease); the
+processes run on the system core and write their logs in the stack's folder. A stack on PostgreSQL gets a
+database of its own on the machine's server (127.0.0.1:5432, which is not pinned to the system core), made
+by ``hub migrate`` and dropped when the stack stops. The bench reads either database through
+``hub.storage``, with the SQL the storage modules write (``?`` placeholders, camelCase names).
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 import sys
 import time
@@ -16,22 +19,33 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+import psycopg
 import redis
 
 from bench.cores import pin_process
 from bench.processes import Spawned, clean_environment, spawn
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
-from hub.settings import DatabaseKind, Settings
+from hub.settings import Settings
 from hub.storage import Engine, Row, create_engine
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class BenchStack:
-    """A hub process and worker processes sharing one database and one private Redis; the database is a SQLite
-    file in ``directory`` unless ``settings`` name one with ``HUB_DATABASE_URL``."""
+    """A hub process and worker processes sharing one database (a SQLite file, or with ``postgres`` a PostgreSQL
+    database of its own) and one private Redis."""
 
-    def __init__(self, directory: Path, cores: frozenset[int], settings: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cores: frozenset[int],
+        settings: Mapping[str, str] | None = None,
+        *,
+        postgres: bool = False,
+    ) -> None:
         self.directory = directory
+        self.postgres_database = f"hub_bench_{secrets.token_hex(4)}" if postgres else None
         self.cores = cores
         self.settings = dict(settings or {})
         self.port = free_port()
@@ -54,8 +68,16 @@ class BenchStack:
     def database(self) -> Path:
         return self.directory / "hub.sqlite3"
 
+    @property
+    def postgres_url(self) -> str | None:
+        if self.postgres_database is None:
+            return None
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.postgres_database}"
+
     def environment(self) -> dict[str, str]:
-        database = {} if "HUB_DATABASE_URL" in self.settings else {"HUB_DATABASE": str(self.database)}
+        database = (
+            {"HUB_DATABASE_URL": self.postgres_url} if self.postgres_url else {"HUB_DATABASE": str(self.database)}
+        )
         return clean_environment(
             {
                 "HUB_HOST": "127.0.0.1",
@@ -72,7 +94,9 @@ class BenchStack:
 
     def start(self) -> BenchStack:
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self._hub_settings().database_url.kind is DatabaseKind.POSTGRES:
+        if self.postgres_database is not None:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.postgres_database}"')
             # As an operator deploys: ``hub migrate`` once, before any hub or worker starts.
             migrate = [sys.executable, "-m", "hub", "migrate"]
             with (self.directory / "migrate.log").open("wb") as log:
@@ -142,6 +166,9 @@ class BenchStack:
             self._loop.run(self._store.close())
             self._store = None
         self._loop.close()
+        if self.postgres_database is not None:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.postgres_database}" WITH (FORCE)')
 
     def __enter__(self) -> BenchStack:
         try:

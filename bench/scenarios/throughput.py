@@ -12,7 +12,6 @@ import orjson
 
 from bench.context import Bench
 from bench.cores import pinned
-from bench.postgres import admin_url, bench_database
 from bench.processes import ROOT, Spawned, clean_environment
 from bench.report import Figure, Goal, Target
 from bench.scenarios._hub import (
@@ -138,8 +137,8 @@ def bare_chain_ms_per_node(bench: Bench, nodes: int, runs: int) -> float:
 
 
 def native(bench: Bench) -> list[Figure]:
-    """Scenario 1 (on SQLite, then on PostgreSQL) and the native half of scenario 3, on one hub and one worker
-    with HUB_ENGINE=native; both throughputs beside the same bare arq run."""
+    """Scenario 1 (on SQLite and on PostgreSQL, against the same bare-arq baseline) and the native half of
+    scenario 3, on one hub and one worker with HUB_ENGINE=native."""
     scale = bench.scale
     with bench.stack(HUB_ENGINE="native") as stack:
         stack.start_worker()
@@ -152,12 +151,11 @@ def native(bench: Bench) -> list[Figure]:
         rate, note = hub_rate(bench, stack, "throughput, native", scale.native_executions, 1200)
         with bench.measuring("per-node, native", stack.processes()):
             per_node = hub_ms_per_node(stack, scale.chain_nodes, scale.chain_runs, 600)
-    with bench_database(admin_url()) as database_url:
-        with bench.stack(HUB_ENGINE="native", HUB_DATABASE_URL=database_url) as stack:
-            stack.start_worker()
-            postgres_rate, postgres_note = hub_rate(
-                bench, stack, "throughput, native, PostgreSQL", scale.native_executions, 1200
-            )
+    with bench.stack(postgres=True, HUB_ENGINE="native") as stack:
+        stack.start_worker()
+        postgres_rate, postgres_note = hub_rate(
+            bench, stack, "throughput, native, PostgreSQL", scale.native_executions, 1200
+        )
     bare = bare_chain_ms_per_node(bench, scale.chain_nodes, scale.chain_runs)
     return [
         Figure(
@@ -179,7 +177,7 @@ def native(bench: Bench) -> list[Figure]:
             baseline,
             "bare arq no-op jobs/s",
             Target(Goal.RATIO_AT_LEAST, 0.25),
-            f"{postgres_note}; the hub and worker on PostgreSQL (127.0.0.1, the machine's server)",
+            f"{postgres_note}; the machine's PostgreSQL 15 on 127.0.0.1, not pinned to the system core",
             section="throughput, native, PostgreSQL",
         ),
         Figure(

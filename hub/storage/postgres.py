@@ -1,14 +1,15 @@
 """The PostgreSQL engine: the same group commit as SQLite's, on psycopg 3.
 
 Writes go to one writer thread per process with a plain (sync) psycopg connection: it runs the ``work``
-functions the storage modules write, exactly as on SQLite, each in its own savepoint, and commits the
-batch once. Reads go through a psycopg_pool pool of async connections. Statements are never prepared
-(``prepare_threshold=None``), so the engine also works behind PgBouncer in transaction mode.
+functions the storage modules write, exactly as on SQLite, each in its own savepoint when it shares the
+batch, and commits the batch once. Reads go through a psycopg_pool pool of async connections. Statements
+are never prepared (``prepare_threshold=None``), so the engine also works behind PgBouncer in transaction
+mode.
 
 The storage modules write their SQL once, for both engines: ``?`` placeholders and camelCase column
 names, unquoted. Here each statement text is translated once (``?`` to ``%s``, a literal ``%`` to
 ``%%``), and since PostgreSQL folds unquoted names to lower case, each result column is mapped back to
-the camelCase spelling the schema and the statements use (``names``).
+the camelCase spelling the schema and the statements use (``learn_names``).
 
 A lost connection fails the writes of the batch it broke with ``StorageUnavailable`` (a failed COMMIT
 fails the whole batch); the next batch connects again. A read on a connection that broke is tried once
@@ -75,8 +76,6 @@ def translate(sql: str) -> str:
             out.append(char)
             if char == quote:
                 quote = None
-            elif quote == "\n" and char == "\n":
-                quote = None
         elif char in "'\"":
             quote = char
             out.append(char)
@@ -124,8 +123,8 @@ class PostgresRow:
         return f"PostgresRow({dict(zip(self._names, self._values, strict=True))!r})"
 
 
-def _rows(cursor: Any) -> RowMaker[PostgresRow]:
-    """psycopg's row factory: one name index per result, shared by its rows."""
+def camel_rows(cursor: Any) -> RowMaker[PostgresRow]:
+    """psycopg's row factory for ``PostgresRow``: one name index per result, shared by its rows."""
     names = [_CAMEL_NAMES.get(column.name, column.name) for column in cursor.description or ()]
     index = {name: position for position, name in enumerate(names)}
     for position, name in enumerate(names):
@@ -149,8 +148,14 @@ def _configure(connection: psycopg.Connection[Any] | psycopg.AsyncConnection[Any
     connection.adapters.register_loader("numeric", _NumberLoader)
 
 
-def _connection_options() -> dict[str, Any]:
-    return {"autocommit": True, "prepare_threshold": None, "row_factory": _rows}
+def _connection_options(timeout: float) -> dict[str, Any]:
+    # connect_timeout: a server that never answers (a dropped route) fails the connect instead of hanging it.
+    return {
+        "autocommit": True,
+        "prepare_threshold": None,
+        "row_factory": camel_rows,
+        "connect_timeout": max(1, round(timeout)),
+    }
 
 
 _Pool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
@@ -175,9 +180,10 @@ def _lost(error: BaseException) -> StorageUnavailable:
 class _Writer(WriterThread):
     """The process's write connection; reconnects at the next batch after losing it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         super().__init__(name="postgres-writer")
         self._url = url
+        self._timeout = timeout
         self._connection: psycopg.Connection[PostgresRow] | None = None
 
     def open_connection(self) -> None:
@@ -189,7 +195,7 @@ class _Writer(WriterThread):
             self._connection = None
 
     def _connect(self) -> psycopg.Connection[PostgresRow]:
-        connection: psycopg.Connection[PostgresRow] = psycopg.connect(self._url, **_connection_options())
+        connection: psycopg.Connection[PostgresRow] = psycopg.connect(self._url, **_connection_options(self._timeout))
         _configure(connection)
         return connection
 
@@ -225,19 +231,26 @@ class _Writer(WriterThread):
         return self._connection
 
     def _run(self, connection: psycopg.Connection[PostgresRow], batch: list[PendingWrite[Any]]) -> list[Outcome]:
+        # A write alone in its batch needs no savepoint: the transaction is its own, and each statement
+        # saved is a round trip to the server (SQLite's are calls within the process).
+        alone = len(batch) == 1
         outcomes: list[Outcome] = []
         for write in batch:
-            connection.execute("SAVEPOINT write")
+            if not alone:
+                connection.execute("SAVEPOINT write")
             try:
                 result = write.work(_WriteConnection(connection))
             except Exception as error:
                 if connection.broken or isinstance(error, _CONFLICTS):
                     raise
-                connection.execute("ROLLBACK TO SAVEPOINT write")
+                connection.execute("ROLLBACK" if alone else "ROLLBACK TO SAVEPOINT write")
                 outcomes.append((write, None, error))
+                if alone:
+                    return outcomes
             else:
                 outcomes.append((write, result, None))
-            connection.execute("RELEASE SAVEPOINT write")
+            if not alone:
+                connection.execute("RELEASE SAVEPOINT write")
         connection.execute("COMMIT")
         return outcomes
 
@@ -298,13 +311,13 @@ class PostgresEngine:
             self._url,
             min_size=1,
             max_size=self._pool_size,
-            kwargs=_connection_options(),
+            kwargs=_connection_options(self._timeout),
             configure=_configure_async,
             timeout=self._timeout,
             open=False,
             name="hub-readers",
         )
-        writer = _Writer(self._url)
+        writer = _Writer(self._url, self._timeout)
         try:
             await asyncio.to_thread(writer.start_and_wait)
             await pool.open(wait=True, timeout=self._timeout)

@@ -291,3 +291,16 @@ async def test_a_deadlock_between_two_writers_runs_the_losing_batch_again(postgr
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_failing_write_alone_in_its_batch_leaves_nothing_behind(
+    engine: PostgresEngine, execution_id: str
+) -> None:
+    def fails_after_inserting(connection: Connection) -> None:
+        _insert(execution_id, "rolled back")(connection)
+        raise ValueError("this write fails")
+
+    with pytest.raises(ValueError, match="this write fails"):
+        await engine.write(fails_after_inserting)
+    await engine.write(_insert(execution_id, "next"))
+    assert await _labels(engine, execution_id) == ["next"]
