@@ -344,6 +344,16 @@ class HubClient:
                 raise AssertionError(f"{len(found)} of {count} {event_type} events for {execution_id}")
             await asyncio.sleep(0.1)
 
+    async def first_event(self, execution_id: str, event_type: str, node_id: str | None = None) -> dict[str, Any]:
+        """Waits for the first stored event of a type (on a node, if given), and returns it."""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            for event in await self.events(execution_id):
+                if event["type"] == event_type and (node_id is None or event.get("nodeId") == node_id):
+                    return event
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {event_type} event for {node_id} in {execution_id}")
+
     async def watch(self, execution_id: str, after: int | None = None, timeout: float = 90) -> list[dict[str, Any]]:
         """Every message a socket receives until the server closes it."""
         query = f"?after={after}" if after is not None else ""
@@ -357,6 +367,17 @@ class HubClient:
 
 def seqs(events: list[dict[str, Any]]) -> list[int]:
     return [event["seq"] for event in events if "seq" in event]
+
+
+def gapless(events: list[dict[str, Any]]) -> bool:
+    """Whether the events are an execution's seqs 1, 2, 3... each once, in order."""
+    return seqs(events) == list(range(1, len(events) + 1))
+
+
+def lease_owner(events: list[dict[str, Any]]) -> str:
+    """The worker (``host:pid:suffix``) that took the execution last, by its stored events."""
+    claims = [e for e in events if e["type"] in ("execution.started", "execution.recovered", "execution.resumed")]
+    return str(claims[-1]["data"]["worker"])
 
 
 def linear(*nodes: tuple[str, str, dict[str, Any]], workflow_id: str = "wf") -> dict[str, Any]:

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import orjson
 import pytest
 import pytest_asyncio
-import websockets
 
 from tests.backends import postgres_stack_env
 from tests.documents import csv_bytes
+from tests.e2e.faults import (
+    check_a_killed_workers_run_completes_on_another,
+    check_a_socket_dropped_by_a_hub_crash_resumes_with_after,
+)
 from tests.fakes import TargetService
-from tests.support import HubClient, ScaledOut, linear, scaled_out, seqs
+from tests.support import HubClient, ScaledOut, gapless, linear, scaled_out
 
 LEASE_SECONDS = 3
 CONCURRENT_RUNS = 40
@@ -49,26 +50,6 @@ async def hubs(deployment: ScaledOut) -> AsyncIterator[tuple[HubClient, HubClien
     await asyncio.to_thread(deployment.restore)
 
 
-async def _until(client: HubClient, execution_id: str, event_type: str, node_id: str) -> None:
-    """Waits for the first stored event of a type on a node."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        events = await client.events(execution_id)
-        if any(event["type"] == event_type and event.get("nodeId") == node_id for event in events):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no {event_type} event for {node_id} in {execution_id}")
-
-
-def _owner(events: list[dict[str, Any]]) -> str:
-    claims = [e for e in events if e["type"] in ("execution.started", "execution.recovered", "execution.resumed")]
-    return str(claims[-1]["data"]["worker"])
-
-
-def _gapless(events: list[dict[str, Any]]) -> bool:
-    return seqs(events) == list(range(1, len(events) + 1))
-
-
 def _slow(url: str, steps: int, seconds: float) -> dict[str, Any]:
     key = uuid.uuid4().hex
     return linear(
@@ -84,52 +65,23 @@ async def test_a_socket_on_one_hub_sees_a_run_started_through_the_other(
     execution_id = await starting.execute(_slow(target[1], steps=3, seconds=0.3))
     watched = await watching.watch(execution_id, after=0)
     assert watched[-1]["type"] == "execution.completed"
-    assert _gapless(watched) and watched == await starting.events(execution_id)
+    assert gapless(watched) and watched == await starting.events(execution_id)
 
 
 async def test_a_client_whose_hub_is_killed_goes_on_through_the_other_hub_and_misses_nothing(
     hubs: tuple[HubClient, HubClient], target: tuple[TargetService, str]
 ) -> None:
     doomed, surviving = hubs
-    execution_id = await surviving.execute(_slow(target[1], steps=6, seconds=0.5))
-    received: list[dict[str, Any]] = []
     stack = doomed.stack
-    async with websockets.connect(f"{stack.ws_url}/ws/executions/{execution_id}?after=0") as socket:
-        while len(received) < 4:
-            received.append(orjson.loads(await socket.recv()))
-        await asyncio.to_thread(stack.stop_process, stack.hub, signal.SIGKILL)
-        with pytest.raises(websockets.ConnectionClosed):
-            while True:
-                received.append(orjson.loads(await socket.recv()))
-    received += await surviving.watch(execution_id, after=received[-1]["seq"])
-    assert received[-1]["type"] == "execution.completed"
-    assert _gapless(received)
+    await check_a_socket_dropped_by_a_hub_crash_resumes_with_after(
+        doomed, surviving, lambda: stack.stop_process(stack.hub, signal.SIGKILL), target[1]
+    )
 
 
 async def test_a_worker_killed_mid_node_leaves_its_run_to_the_other_worker(
     deployment: ScaledOut, hubs: tuple[HubClient, HubClient], target: tuple[TargetService, str]
 ) -> None:
-    client = hubs[0]
-    service, url = target
-    key = uuid.uuid4().hex
-    workflow = linear(
-        ("start", "trigger", {}),
-        ("first", "http", {"url": f"{url}/count/{key}-first"}),
-        ("second", "http", {"url": f"{url}/slow/{key}-second?seconds=2"}),
-        ("third", "http", {"url": f"{url}/count/{key}-third"}),
-    )
-    execution_id = await client.execute(workflow)
-    await _until(client, execution_id, "node.started", "second")
-    victim = deployment.worker_running(_owner(await client.events(execution_id)))
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    body = await client.wait_for(execution_id)
-    assert body["status"] == "completed", body
-    assert (service.calls[f"{key}-first"], service.calls[f"{key}-third"]) == (1, 1)
-    events = await client.events(execution_id)
-    recovered = [e for e in events if e["type"] == "execution.recovered"]
-    assert recovered and recovered[0]["data"]["worker"] != recovered[0]["data"]["previousWorker"]
-    assert _gapless(events)
+    await check_a_killed_workers_run_completes_on_another(hubs[0], deployment.worker_running, target)
 
 
 async def test_forty_concurrent_runs_spread_over_both_hubs_all_complete(hubs: tuple[HubClient, HubClient]) -> None:
