@@ -8,7 +8,8 @@ HubError
 ├── Conflict             the execution is in a state that does not allow this      409
 ├── PayloadTooLarge      an upload is larger than HUB_MAX_UPLOAD_MB                 413
 ├── InvalidRequest       the request or workflow has problems, each with its path   422
-└── LeaseLost            another worker owns the execution now (internal)
+├── LeaseLost            another worker owns the execution now (internal)
+└── StorageUnavailable   the database did not answer; the write was not confirmed   503
 """
 
 from __future__ import annotations
@@ -83,3 +84,9 @@ class InvalidRequest(HubError):
 
 class LeaseLost(HubError):
     """Raised to a worker whose lease on an execution has passed to another worker; it must stop writing."""
+
+
+class StorageUnavailable(HubError):
+    """Raised when the database cannot be reached or the connection broke; a write it stopped was not confirmed."""
+
+    status = 503

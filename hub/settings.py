@@ -83,6 +83,7 @@ class Settings:
     port: int = 8000
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: DatabaseUrl = DatabaseUrl.sqlite(Path("data/hub.sqlite3"))
+    database_pool_size: int = 5
     data_dir: Path = Path("data")
     engine: Engine = Engine.PREFECT
     prefect_api_url: str | None = None
@@ -117,6 +118,7 @@ class Settings:
             port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
             redis_url=read.text("REDIS_URL", cls.redis_url),
             database_url=_database_url(read, data_dir),
+            database_pool_size=read.integer("HUB_DATABASE_POOL_SIZE", cls.database_pool_size, minimum=1),
             data_dir=data_dir,
             engine=Engine(read.choice("HUB_ENGINE", cls.engine.value, [e.value for e in Engine])),
             prefect_api_url=read.optional("PREFECT_API_URL"),

@@ -90,13 +90,14 @@ class HubStack:
                 "HUB_HOST": "127.0.0.1",
                 "HUB_PORT": str(self.port),
                 "HUB_DATA_DIR": str(self.directory),
-                "HUB_DATABASE": str(self.database),
                 "HUB_ENGINE": self.engine,
                 "REDIS_URL": self.redis.url,
                 "HUB_LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if "HUB_DATABASE_URL" not in self.extra_env:
+            env["HUB_DATABASE"] = str(self.database)
         env.update(self.extra_env)
         return env
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from handlers.contract import RecordStore
 from hub.redaction import Redactor
 from hub.settings import DatabaseKind, DatabaseUrl, Settings
@@ -56,15 +54,15 @@ class SqlStorage(SqlWorkflows, SqlExecutions, SqlNodes, SqlLeases, SqlSweeps):
         await self.engine.close()
 
 
-def create_engine(url: DatabaseUrl) -> Engine:
-    """The engine for a database URL, not yet open."""
+def create_engine(url: DatabaseUrl, *, pool_size: int = Settings.database_pool_size) -> Engine:
+    """The engine for a database URL, not yet open; ``pool_size`` read connections on PostgreSQL."""
     if url.kind is DatabaseKind.SQLITE:
         assert url.path is not None
         return SqliteEngine(url.path)
     # Imported on demand: the PostgreSQL driver is only loaded by processes that use it.
-    postgres = importlib.import_module("hub.storage.postgres")
-    engine: Engine = postgres.PostgresEngine(url.url)
-    return engine
+    from hub.storage.postgres import PostgresEngine
+
+    return PostgresEngine(url.url, pool_size=pool_size)
 
 
 async def prepare_schema(settings: Settings, *, migrate: bool | None = None) -> int:
@@ -82,7 +80,7 @@ async def open_storage(settings: Settings, *, migrate: bool | None = None) -> St
     """Opens the configured database. ``migrate`` brings its schema up to date first; by default SQLite
     (the embedded database) is migrated and PostgreSQL must already be current (``hub migrate``), else
     ``SchemaOutdated`` is raised."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     await engine.open()
     try:
         if migrate if migrate is not None else settings.database_url.kind is DatabaseKind.SQLITE:

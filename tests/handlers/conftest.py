@@ -1,13 +1,15 @@
-"""Handlers run against the hub's real stores: a SQLite file with the files and records tables."""
+"""Handlers run against the hub's real stores: a SQLite file (or PostgreSQL) with the files and records tables."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, RecordStore, Scope
@@ -15,6 +17,7 @@ from handlers.settings import NodeSettings
 from hub.files import FileCatalog
 from hub.settings import DatabaseUrl, Settings
 from hub.storage import FileRecord, Storage, open_storage
+from tests.backends import postgres_schema
 
 
 class _Resources:
@@ -76,9 +79,21 @@ class Stores:
         return await run(context)
 
 
+@pytest.fixture
+def database() -> str:
+    """Which database ``stores`` opens; the records tests run on every one (``database`` overridden there)."""
+    return "sqlite"
+
+
 @pytest_asyncio.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    storage = await open_storage(Settings(database_url=DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")))
-    async with httpx.AsyncClient() as http:
-        yield Stores(storage, FileCatalog(storage.files, tmp_path / "data"), tmp_path, http)
-    await storage.close()
+async def stores(request: pytest.FixtureRequest, database: str, tmp_path: Path) -> AsyncIterator[Stores]:
+    """The record and file stores: a SQLite file, or a schema of its own in this run's PostgreSQL database."""
+    with ExitStack() as stack:
+        if database == "postgres":
+            url = DatabaseUrl.parse(stack.enter_context(postgres_schema(request.getfixturevalue("postgres"))))
+        else:
+            url = DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")
+        storage = await open_storage(Settings(database_url=url), migrate=True)
+        async with httpx.AsyncClient() as http:
+            yield Stores(storage, FileCatalog(storage.files, tmp_path / "data"), tmp_path, http)
+        await storage.close()

@@ -19,7 +19,13 @@ def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HUB_PORT", "eighty"), ("HUB_ENGINE", "celery"), ("HUB_WORKER_LEASE_SECONDS", "0"), ("SMTP_STARTTLS", "maybe")],
+    [
+        ("HUB_PORT", "eighty"),
+        ("HUB_ENGINE", "celery"),
+        ("HUB_WORKER_LEASE_SECONDS", "0"),
+        ("SMTP_STARTTLS", "maybe"),
+        ("HUB_DATABASE_POOL_SIZE", "0"),
+    ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
