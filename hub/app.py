@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api import executions, files, health, push, ui, workflows
 from hub.auth import BearerAuth
+from hub.blobs import open_blob_store
 from hub.bus import EventBus
 from hub.database import Database
 from hub.errors import HubError, InvalidRequest
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await store.migrate()
         await migrate_files(database)
         await migrate_records(database)
+        blobs = await open_blob_store(settings)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
-            files=FileCatalog(database, settings.data_dir),
+            files=FileCatalog(database, blobs),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.stop()
             await fanout.stop()
             await redis.aclose()
+            await blobs.close()
             await database.close()
 
     routes: list[BaseRoute] = [

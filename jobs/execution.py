@@ -68,6 +68,7 @@ class WorkerState:
     queue: ExecutionQueue
     services: NodeServices
     engines: dict[str, Engine]
+    files: FileCatalog
     runs: dict[str, ActiveRun] = field(default_factory=dict)
     draining: bool = False
 
@@ -144,7 +145,7 @@ def _graph_run(state: WorkerState, stored: RunState) -> GraphRun:
         organization_id=stored.organization_id,
         stored=stored.nodes,
         records=OrganizationRecords(state.store.db, stored.organization_id),
-        files=FileCatalog(state.store.db, state.settings.data_dir).scoped(stored.organization_id),
+        files=state.files.scoped(stored.organization_id),
     )
 
 

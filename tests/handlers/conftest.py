@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, Scope
 from handlers.settings import NodeSettings
+from hub.blobs.folder import FolderBlobStore
 from hub.database import Database
 from hub.files import FileCatalog, FileRecord
 from hub.files import migrate as migrate_files
@@ -85,5 +86,5 @@ async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
     await migrate_files(database)
     await migrate_records(database)
     async with httpx.AsyncClient() as http:
-        yield Stores(database, FileCatalog(database, tmp_path / "data"), tmp_path, http)
+        yield Stores(database, FileCatalog(database, FolderBlobStore(tmp_path / "data" / "files")), tmp_path, http)
     await database.close()
