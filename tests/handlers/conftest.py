@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, Scope
 from handlers.settings import NodeSettings
+from hub.blobs import BlobStore
 from hub.blobs.folder import FolderBlobStore
 from hub.database import Database
 from hub.files import FileCatalog, FileRecord
@@ -79,12 +81,22 @@ class Stores:
         return await run(context)
 
 
-@pytest_asyncio.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    database = Database(tmp_path / "hub.sqlite3")
+@asynccontextmanager
+async def open_stores(directory: Path, blobs: BlobStore) -> AsyncIterator[Stores]:
+    """A fresh SQLite file in ``directory``, its uploads' bytes in ``blobs`` (closed afterwards)."""
+    database = Database(directory / "hub.sqlite3")
     await database.open()
     await migrate_files(database)
     await migrate_records(database)
-    async with httpx.AsyncClient() as http:
-        yield Stores(database, FileCatalog(database, FolderBlobStore(tmp_path / "data" / "files")), tmp_path, http)
-    await database.close()
+    try:
+        async with httpx.AsyncClient() as http:
+            yield Stores(database, FileCatalog(database, blobs), directory, http)
+    finally:
+        await blobs.close()
+        await database.close()
+
+
+@pytest_asyncio.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
+    async with open_stores(tmp_path, FolderBlobStore(tmp_path / "data" / "files")) as opened:
+        yield opened
