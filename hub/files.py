@@ -4,6 +4,7 @@ their metadata in the ``files`` table of the hub's SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 import uuid
@@ -96,7 +97,9 @@ class FileCatalog:
         try:
             await self._add(record)
         except BaseException:
-            await self.blobs.delete(key)
+            # The row is what makes a file exist; failing to remove its bytes as well must not hide why.
+            with contextlib.suppress(FileStoreError):
+                await self.blobs.delete(key)
             raise
         return record
 
