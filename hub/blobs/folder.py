@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,20 +13,13 @@ from hub.errors import FileStoreError, MissingBlob
 
 def _move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(source, target)
-    except OSError as error:
-        if error.errno != errno.EXDEV:
-            raise
-        # A staging folder on another disk: copy beside the target first, so readers never see half a file.
-        partial = target.with_name(f".{target.name}.partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
-        source.unlink()
+    os.replace(source, target)
 
 
 class FolderBlobStore:
-    """Bytes as files under one folder; a volume every machine mounts serves several machines."""
+    """Bytes as files under one folder; a volume every machine mounts serves several machines.
+
+    Uploads are staged inside the folder, so that a put is a rename and no reader sees half a file."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

@@ -2,13 +2,15 @@
 
 Puts send a small file in one request and a large one in parts, each part read from disk in a thread, so
 memory holds one part at most. Opens spool the object to a file of this process's own data dir, because
-the parsers (openpyxl, pypdf) need a seekable file; the spooled copy is deleted when the block ends.
+the parsers (openpyxl, pypdf) need a seekable file; the spooled copy is deleted when the block ends, and
+the copies of a process that was killed are deleted when the next one on the machine connects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,6 +40,22 @@ def _read_part(path: Path, offset: int) -> bytes:
     with path.open("rb") as file:
         file.seek(offset)
         return file.read(PART_BYTES)
+
+
+def _sweep_spool(spool: Path) -> None:
+    """Deletes the spooled copies of processes that are gone; each copy's name starts with its process id."""
+    if not spool.is_dir():
+        return
+    for path in spool.iterdir():
+        pid = path.name.partition("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            continue
 
 
 class S3BlobStore:
@@ -73,6 +91,7 @@ class S3BlobStore:
                 config=config,
             )
         )
+        await asyncio.to_thread(_sweep_spool, data_dir / "spool")
         return cls(client, exits, files, data_dir)
 
     @property
@@ -128,7 +147,7 @@ class S3BlobStore:
     @asynccontextmanager
     async def open(self, key: str) -> AsyncIterator[Path]:
         spool = self._data_dir / "spool"
-        path = spool / uuid.uuid4().hex
+        path = spool / f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
             await self._download(key, spool, path)
             yield path

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,6 +96,22 @@ async def test_a_spooled_s3_copy_is_gone_after_the_block(s3_server: S3Server, tm
         assert not path.exists()
     finally:
         await blobs.close()
+
+
+async def test_copies_spooled_by_a_process_that_is_gone_are_deleted_on_connect(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    finished = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await finished.wait()
+    spool = tmp_path / "data" / "spool"
+    spool.mkdir(parents=True)
+    orphan, own = spool / f"{finished.pid}-orphan", spool / f"{os.getpid()}-in-use"
+    orphan.write_bytes(b"left by a killed worker")
+    own.write_bytes(b"still being read")
+    files = _s3_settings(s3_server, s3_server.new_bucket())
+    blobs = await open_blob_store(Settings(data_dir=tmp_path / "data", files=files))
+    await blobs.close()
+    assert (orphan.exists(), own.exists()) == (False, True)
 
 
 async def test_the_objects_sit_under_the_prefix_in_the_bucket(s3_server: S3Server, tmp_path: Path) -> None:
