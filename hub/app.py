@@ -22,18 +22,14 @@ from hub.api import executions, files, health, push, ui, workflows
 from hub.auth import BearerAuth
 from hub.blobs import open_blob_store
 from hub.bus import EventBus
-from hub.database import Database
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
 from hub.files import FileCatalog
-from hub.files import migrate as migrate_files
 from hub.live import execution_socket
 from hub.queue import ExecutionQueue
-from hub.records import migrate as migrate_records
-from hub.redaction import Redactor
 from hub.services import Services
 from hub.settings import Settings
-from hub.store import ExecutionStore
+from hub.storage import open_storage
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = Database(settings.database)
-        await database.open()
-        store = ExecutionStore(database, Redactor(settings.secrets()))
-        await store.migrate()
-        await migrate_files(database)
-        await migrate_records(database)
+        store = await open_storage(settings)
         blobs = await open_blob_store(settings)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
@@ -67,13 +58,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await bus.start()
         app.state.services = Services(
             settings=settings,
-            database=database,
             store=store,
             redis=redis,
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
-            files=FileCatalog(database, blobs),
+            files=FileCatalog(store.files, blobs),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -83,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await fanout.stop()
             await redis.aclose()
             await blobs.close()
-            await database.close()
+            await store.close()
 
     routes: list[BaseRoute] = [
         *health.routes,

@@ -1,35 +1,22 @@
 """Uploaded files: their bytes in the file store (``hub.blobs``) under ``<organization or _>/<fileId>``,
-their metadata in the ``files`` table of the hub's SQLite file."""
+their metadata in the store (``hub.storage.FileMetadata``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import re
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from handlers.contract import NodeError, StoredFile
 from handlers.filetypes import identify
 from hub.blobs import BlobStore
-from hub.database import Database
 from hub.errors import FileStoreError, MissingBlob
 from hub.events import utc_now
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS files (
-        id TEXT PRIMARY KEY,
-        organizationId TEXT,
-        name TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        contentType TEXT NOT NULL,
-        createdAt TEXT NOT NULL)""",
-)
+from hub.storage import FileMetadata, FileRecord
 
 ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 """An organization id that can name a folder: it can be neither ``_`` (no organization) nor ``..``."""
@@ -37,42 +24,16 @@ ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 _NO_ORGANIZATION = "_"
 
 
-async def migrate(database: Database) -> None:
-    await database.migrate(SCHEMA)
-
-
 def blob_key(organization_id: str | None, file_id: str) -> str:
     """Where a file's bytes are in the file store."""
     return f"{organization_id or _NO_ORGANIZATION}/{file_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """One uploaded file's metadata, as ``GET /api/files/{id}`` shows it."""
-
-    file_id: str
-    organization_id: str | None
-    name: str
-    size: int
-    content_type: str
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "fileId": self.file_id,
-            "name": self.name,
-            "size": self.size,
-            "contentType": self.content_type,
-            "organizationId": self.organization_id,
-            "createdAt": self.created_at,
-        }
-
-
 class FileCatalog:
     """Uploads: their bytes in the file store, their rows in the ``files`` table."""
 
-    def __init__(self, database: Database, blobs: BlobStore) -> None:
-        self._db = database
+    def __init__(self, metadata: FileMetadata, blobs: BlobStore) -> None:
+        self._metadata = metadata
         self.blobs = blobs
 
     @property
@@ -95,7 +56,7 @@ class FileCatalog:
         key = blob_key(organization_id, record.file_id)
         await self.blobs.put(key, source)
         try:
-            await self._add(record)
+            await self._metadata.add(record)
         except BaseException:
             # The row is what makes a file exist; failing to remove its bytes as well must not hide why.
             with contextlib.suppress(FileStoreError):
@@ -103,30 +64,8 @@ class FileCatalog:
             raise
         return record
 
-    async def _add(self, record: FileRecord) -> None:
-        def insert(connection: sqlite3.Connection) -> None:
-            connection.execute(
-                """INSERT INTO files (id, organizationId, name, size, contentType, createdAt)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    record.file_id,
-                    record.organization_id,
-                    record.name,
-                    record.size,
-                    record.content_type,
-                    record.created_at,
-                ),
-            )
-
-        await self._db.write(insert)
-
     async def get(self, file_id: str) -> FileRecord | None:
-        row = await self._db.fetch_one(
-            "SELECT id, organizationId, name, size, contentType, createdAt FROM files WHERE id = ?", (file_id,)
-        )
-        if row is None:
-            return None
-        return FileRecord(row[0], row[1], row[2], row[3], row[4], row[5])
+        return await self._metadata.get(file_id)
 
     def scoped(self, organization_id: str | None) -> OrganizationFiles:
         return OrganizationFiles(self, organization_id)

@@ -11,15 +11,13 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from handlers.contract import NodeContext, NodeResult, NodeRun, Scope
+from handlers.contract import NodeContext, NodeResult, NodeRun, RecordStore, Scope
 from handlers.settings import NodeSettings
 from hub.blobs import BlobStore
 from hub.blobs.folder import FolderBlobStore
-from hub.database import Database
-from hub.files import FileCatalog, FileRecord
-from hub.files import migrate as migrate_files
-from hub.records import OrganizationRecords
-from hub.records import migrate as migrate_records
+from hub.files import FileCatalog
+from hub.settings import DatabaseUrl, Settings
+from hub.storage import FileRecord, Storage, open_storage
 
 
 class _Resources:
@@ -31,7 +29,7 @@ class _Resources:
 class Stores:
     """A real SQLite file with its files and records, and a way to run a node against them."""
 
-    database: Database
+    storage: Storage
     catalog: FileCatalog
     directory: Path
     http: httpx.AsyncClient
@@ -43,8 +41,8 @@ class Stores:
         received.write_bytes(content)
         return await self.catalog.adopt(received, name, organization_id)
 
-    def records(self, organization_id: str | None = None) -> OrganizationRecords:
-        return OrganizationRecords(self.database, organization_id)
+    def records(self, organization_id: str | None = None) -> RecordStore:
+        return self.storage.records(organization_id)
 
     async def run(
         self,
@@ -84,16 +82,13 @@ class Stores:
 @asynccontextmanager
 async def open_stores(directory: Path, blobs: BlobStore) -> AsyncIterator[Stores]:
     """A fresh SQLite file in ``directory``, its uploads' bytes in ``blobs`` (closed afterwards)."""
-    database = Database(directory / "hub.sqlite3")
-    await database.open()
-    await migrate_files(database)
-    await migrate_records(database)
+    storage = await open_storage(Settings(database_url=DatabaseUrl.sqlite(directory / "hub.sqlite3")))
     try:
         async with httpx.AsyncClient() as http:
-            yield Stores(database, FileCatalog(database, blobs), directory, http)
+            yield Stores(storage, FileCatalog(storage.files, blobs), directory, http)
     finally:
         await blobs.close()
-        await database.close()
+        await storage.close()
 
 
 @pytest_asyncio.fixture
