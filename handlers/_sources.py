@@ -1,7 +1,8 @@
 """Where a file-reading node gets its file: an upload (``config.fileId``) or a download (``config.url``).
 
 A download streams to a temporary file, counting bytes against ``HUB_MAX_UPLOAD_MB``, and the temporary
-file is gone when the node is done with it. Either way the node gets a path to read in a thread.
+file is gone when the node is done with it. An upload comes through the file store, which may spool it to
+a local file for the block. Either way the node gets a path to read in a thread.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ async def open_source(ctx: NodeContext) -> AsyncIterator[SourceFile]:
     """The node's file, downloaded first when it comes from a url."""
     file_id = ctx.config.get("fileId")
     if file_id is not None:
-        yield await _uploaded(ctx, str(file_id))
+        async with _uploaded(ctx, str(file_id)) as source:
+            yield source
         return
     directory = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="hub-download-"))
     try:
@@ -63,14 +65,15 @@ async def open_source(ctx: NodeContext) -> AsyncIterator[SourceFile]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
 
 
-async def _uploaded(ctx: NodeContext, file_id: str) -> SourceFile:
+@asynccontextmanager
+async def _uploaded(ctx: NodeContext, file_id: str) -> AsyncIterator[SourceFile]:
     if ctx.files is None:
         raise NodeError("This run has no file store, so fileId cannot be read")
-    stored = await ctx.files.get(file_id)
-    kind = kind_of_content_type(stored.content_type)
-    if kind is None:
-        raise NodeError(f"{stored.name!r} has the unsupported content type {stored.content_type}")
-    return SourceFile(Path(stored.path), stored.name, kind)
+    async with ctx.files.open(file_id) as stored:
+        kind = kind_of_content_type(stored.content_type)
+        if kind is None:
+            raise NodeError(f"{stored.name!r} has the unsupported content type {stored.content_type}")
+        yield SourceFile(Path(stored.path), stored.name, kind)
 
 
 def _shown(url: str) -> str:

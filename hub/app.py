@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api import executions, files, health, push, ui, workflows
 from hub.auth import BearerAuth
+from hub.blobs import open_blob_store
 from hub.bus import EventBus
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_storage(settings)
+        blobs = await open_blob_store(settings)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
-            files=FileCatalog(store.files, settings.data_dir),
+            files=FileCatalog(store.files, blobs),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.stop()
             await fanout.stop()
             await redis.aclose()
+            await blobs.close()
             await store.close()
 
     routes: list[BaseRoute] = [

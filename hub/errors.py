@@ -8,6 +8,8 @@ HubError
 ├── Conflict             the execution is in a state that does not allow this      409
 ├── PayloadTooLarge      an upload is larger than HUB_MAX_UPLOAD_MB                 413
 ├── InvalidRequest       the request or workflow has problems, each with its path   422
+├── FileStoreError       the file store (a folder or S3) refused or did not answer  503
+│   └── MissingBlob      a recorded upload's bytes are not in the file store
 ├── LeaseLost            another worker owns the execution now (internal)
 └── StorageUnavailable   the database did not answer; the write was not confirmed   503
 """
@@ -80,6 +82,18 @@ class InvalidRequest(HubError):
     def __init__(self, message: str, problems: Sequence[Problem]) -> None:
         super().__init__(message)
         self.problems = list(problems)
+
+
+class FileStoreError(HubError):
+    """Raised when the file store cannot keep or give back bytes; the message names the store, never a secret."""
+
+    status = 503
+
+
+class MissingBlob(FileStoreError):
+    """Raised when the bytes under a key are not in the file store (deleted, or another store configured)."""
+
+    status = 404
 
 
 class LeaseLost(HubError):

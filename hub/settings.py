@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,37 @@ from hub.errors import SettingsError
 class Engine(StrEnum):
     PREFECT = "prefect"
     NATIVE = "native"
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3-compatible store; unset credentials leave botocore's own chain to find them."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+
+
+@dataclass(frozen=True)
+class FileStoreSettings:
+    """``HUB_FILES_URL``, read: a folder (``file://``), or a bucket and key prefix (``s3://``)."""
+
+    folder: Path = Path("data/files")
+    bucket: str | None = None
+    prefix: str = ""
+    s3: S3Settings = field(default_factory=S3Settings)
+
+    @property
+    def url(self) -> str:
+        """Where uploads live, as people configure it (credentials are never part of it)."""
+        if self.bucket is None:
+            return self.folder.absolute().as_uri()
+        return f"s3://{self.bucket}/{self.prefix}"
 
 
 class DatabaseKind(StrEnum):
@@ -94,6 +126,7 @@ class Settings:
     socket_queue_size: int = 1000
     socket_check_seconds: float = 30.0
     max_upload_mb: float = 50.0
+    files: FileStoreSettings = field(default_factory=FileStoreSettings)
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
@@ -129,6 +162,7 @@ class Settings:
             socket_queue_size=read.integer("HUB_SOCKET_QUEUE", cls.socket_queue_size, minimum=10),
             socket_check_seconds=read.number("HUB_SOCKET_CHECK_SECONDS", cls.socket_check_seconds, minimum=0.1),
             max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
+            files=_file_store_settings(read, data_dir),
             webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
             webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
@@ -148,11 +182,44 @@ class Settings:
             self.webhook_secret,
             self.vapid_private_key,
             self.api_token,
+            self.files.s3.secret_access_key,
+            self.files.s3.session_token,
             urlsplit(self.redis_url).password,
             self.database_url.password,
             unquote(self.database_url.password or ""),
         ]
         return [value for value in found if value and len(value) >= 4]
+
+
+def _file_store_settings(read: _Reader, data_dir: Path) -> FileStoreSettings:
+    url = read.optional("HUB_FILES_URL")
+    s3 = S3Settings(
+        endpoint_url=read.url("HUB_S3_ENDPOINT_URL"),
+        region=read.optional("AWS_REGION") or read.optional("AWS_DEFAULT_REGION"),
+        access_key_id=read.optional("AWS_ACCESS_KEY_ID"),
+        secret_access_key=read.optional("AWS_SECRET_ACCESS_KEY"),
+        session_token=read.optional("AWS_SESSION_TOKEN"),
+    )
+    if url is None:
+        return FileStoreSettings(folder=data_dir / "files", s3=s3)
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc not in ("", "localhost") or not path.startswith("/"):
+            raise SettingsError(
+                f"HUB_FILES_URL must name an absolute folder, such as file:///srv/hub/files; got {url!r}"
+            )
+        return FileStoreSettings(folder=Path(path), s3=s3)
+    if parts.scheme == "s3":
+        if "@" in parts.netloc:
+            raise SettingsError("HUB_FILES_URL takes no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        if not _BUCKET.match(parts.netloc):
+            raise SettingsError(f"HUB_FILES_URL must name a bucket, such as s3://my-bucket/uploads; got {url!r}")
+        if parts.query or parts.fragment:
+            raise SettingsError(f"HUB_FILES_URL takes no query or fragment; got {url!r}")
+        prefix = parts.path.strip("/")
+        return FileStoreSettings(bucket=parts.netloc, prefix=f"{prefix}/" if prefix else "", s3=s3)
+    raise SettingsError(f"HUB_FILES_URL must start with file:// or s3://; got {url!r}")
 
 
 def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
@@ -214,6 +281,12 @@ class _Reader:
 
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
+
+    def url(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise SettingsError(f"{name} must be an http:// or https:// address; got {value!r}")
+        return value
 
     def choice(self, name: str, default: str, choices: list[str]) -> str:
         value = self.text(name, default)

@@ -105,19 +105,26 @@ class HubStack:
         """The settings the stack's processes run with, for a test that opens the same store."""
         return Settings.from_env(self.env(), env_file=None)
 
-    def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, module: str, *arguments: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
         self._logs.append(log)
         return subprocess.Popen(
-            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=self.env(), stdout=log, stderr=log
+            [sys.executable, "-m", module, *arguments],
+            cwd=self.directory,
+            env={**self.env(), **(env or {})},
+            stdout=log,
+            stderr=log,
         )
 
     def start_hub(self) -> None:
         self.hub = self._spawn("hub", "hub", "serve")
         self._wait(lambda: self._health() is not None, "the hub to serve", self.hub)
 
-    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        worker = self._spawn(f"worker-{len(self.workers)}", "jobs")
+    def start_worker(self, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
+        """A worker; ``env`` adds to or overrides the stack's settings for this worker alone."""
+        worker = self._spawn(f"worker-{len(self.workers)}", "jobs", env=env)
         self.workers.append(worker)
         if wait:
             self._wait(lambda: self._beating(worker.pid), "a worker heartbeat", worker, timeout=120)

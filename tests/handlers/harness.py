@@ -37,11 +37,11 @@ class DiskFiles:
         self._files[file_id] = StoredFile(file_id, name, kind, len(data), str(path))
         return file_id
 
-    async def get(self, file_id: str) -> StoredFile:
-        try:
-            return self._files[file_id]
-        except KeyError:
-            raise LookupError(file_id) from None
+    @asynccontextmanager
+    async def open(self, file_id: str) -> AsyncIterator[StoredFile]:
+        if file_id not in self._files:
+            raise LookupError(file_id)
+        yield self._files[file_id]
 
 
 @dataclass

@@ -101,3 +101,59 @@ def test_a_database_url_that_cannot_be_used_is_refused_naming_the_variable(url: 
 def test_hub_database_url_and_hub_database_together_are_refused() -> None:
     with pytest.raises(SettingsError, match="HUB_DATABASE_URL or HUB_DATABASE"):
         Settings.from_env({"HUB_DATABASE_URL": "sqlite:///a.sqlite3", "HUB_DATABASE": "b.sqlite3"}, None)
+def test_uploads_live_in_the_files_folder_of_the_data_dir_by_default(tmp_path: Path) -> None:
+    files = Settings.from_env({"HUB_DATA_DIR": str(tmp_path)}, None).files
+    assert (files.folder, files.bucket, files.url) == (tmp_path / "files", None, (tmp_path / "files").as_uri())
+
+
+def test_a_file_url_names_the_folder_uploads_live_in() -> None:
+    files = Settings.from_env({"HUB_FILES_URL": "file:///srv/shared%20volume/files"}, None).files
+    assert (files.folder, files.bucket) == (Path("/srv/shared volume/files"), None)
+
+
+def test_an_s3_url_names_the_bucket_and_prefix_with_how_to_reach_it() -> None:
+    settings = Settings.from_env(
+        {
+            "HUB_FILES_URL": "s3://hub-uploads/prod/files/",
+            "HUB_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "AWS_ACCESS_KEY_ID": "access",
+            "AWS_SECRET_ACCESS_KEY": "secret-key-1234",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        },
+        None,
+    )
+    files = settings.files
+    assert (files.bucket, files.prefix, files.url) == ("hub-uploads", "prod/files/", "s3://hub-uploads/prod/files/")
+    assert (files.s3.endpoint_url, files.s3.region, files.s3.access_key_id) == (
+        "http://127.0.0.1:9000",
+        "eu-west-1",
+        "access",
+    )
+    assert "secret-key-1234" in settings.secrets()
+
+
+def test_aws_region_wins_over_aws_default_region() -> None:
+    settings = Settings.from_env({"AWS_REGION": "eu-south-2", "AWS_DEFAULT_REGION": "us-east-1"}, None)
+    assert settings.files.s3.region == "eu-south-2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUB_FILES_URL", "files/relative"),
+        ("HUB_FILES_URL", "file://relative/files"),
+        ("HUB_FILES_URL", "ftp://host/files"),
+        ("HUB_FILES_URL", "s3:///no-bucket"),
+        ("HUB_FILES_URL", "s3://Bad_Bucket/files"),
+        ("HUB_S3_ENDPOINT_URL", "127.0.0.1:9000"),
+    ],
+)
+def test_a_file_store_setting_that_cannot_be_used_is_refused_naming_it(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value}, None)
+
+
+def test_credentials_in_an_s3_url_are_refused_without_repeating_them() -> None:
+    with pytest.raises(SettingsError, match="HUB_FILES_URL takes no credentials") as refused:
+        Settings.from_env({"HUB_FILES_URL": "s3://key:hidden-secret@bucket/files"}, None)
+    assert "hidden-secret" not in str(refused.value)
