@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from handlers.egress import AllowRule, parse_allow
 from handlers.settings import (
     ClimatiqSettings,
     EsiosSettings,
@@ -106,6 +107,8 @@ class Settings:
 def _node_settings(read: _Reader) -> NodeSettings:
     return NodeSettings(
         http_timeout_seconds=read.number("HUB_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        max_response_mb=read.number("HUB_HTTP_MAX_RESPONSE_MB", NodeSettings.max_response_mb, minimum=0.001),
+        egress_allow=read.egress_allow("HUB_EGRESS_ALLOW"),
         max_file_mb=read.number("HUB_MAX_UPLOAD_MB", Settings.max_upload_mb, minimum=0.001),
         openai=OpenAISettings(
             api_key=read.optional("OPENAI_API_KEY"),
@@ -194,6 +197,12 @@ class _Reader:
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             raise SettingsError(f"{name} must be between {minimum} and {maximum}; got {value!r}")
         return number
+
+    def egress_allow(self, name: str) -> tuple[AllowRule, ...]:
+        try:
+            return parse_allow(self.optional(name) or "")
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
 
     def prefixed(self, prefix: str, suffix: str) -> dict[str, str]:
         """``HUB_MYSQL_DEFAULT_URL`` and friends, keyed by the lower-cased middle part (``default``)."""

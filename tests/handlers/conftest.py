@@ -11,12 +11,14 @@ import httpx
 import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, Scope
+from handlers.egress import EgressPolicy, guarded_client, parse_allow
 from handlers.settings import NodeSettings
 from hub.database import Database
 from hub.files import FileCatalog, FileRecord
 from hub.files import migrate as migrate_files
 from hub.records import OrganizationRecords
 from hub.records import migrate as migrate_records
+from tests.support import LOOPBACK_ALLOW
 
 
 class _Resources:
@@ -84,6 +86,6 @@ async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
     await database.open()
     await migrate_files(database)
     await migrate_records(database)
-    async with httpx.AsyncClient() as http:
+    async with guarded_client(EgressPolicy(parse_allow(LOOPBACK_ALLOW)), timeout=30) as http:
         yield Stores(database, FileCatalog(database, tmp_path / "data"), tmp_path, http)
     await database.close()
