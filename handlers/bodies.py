@@ -38,11 +38,15 @@ class ByteCap:
 
 def shown_url(url: str | httpx.URL) -> str:
     """The URL without credentials or query string, which may hold secrets, for messages and events."""
-    parts = urlsplit(str(url))
+    try:
+        parts = urlsplit(str(url))
+        port = parts.port
+    except ValueError:
+        return "(a URL that cannot be parsed)"
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 class _Inflater:

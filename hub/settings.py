@@ -49,6 +49,7 @@ class Settings:
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
+    delivery_timeout_seconds: float = 10.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -83,6 +84,9 @@ class Settings:
             webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
             webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
+            delivery_timeout_seconds=read.number(
+                "HUB_DELIVERY_TIMEOUT_SECONDS", cls.delivery_timeout_seconds, minimum=0.01
+            ),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
