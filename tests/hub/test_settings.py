@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,14 @@ def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HUB_PORT", "eighty"), ("HUB_ENGINE", "celery"), ("HUB_WORKER_LEASE_SECONDS", "0"), ("SMTP_STARTTLS", "maybe")],
+    [
+        ("HUB_PORT", "eighty"),
+        ("HUB_ENGINE", "celery"),
+        ("HUB_WORKER_LEASE_SECONDS", "0"),
+        ("SMTP_STARTTLS", "maybe"),
+        ("HUB_EGRESS_ALLOW", "10.0.0.0/8,not a host"),
+        ("HUB_HTTP_MAX_RESPONSE_MB", "0"),
+    ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
@@ -50,3 +58,12 @@ def test_the_mysql_timeout_is_a_setting_and_not_a_connection() -> None:
     )
     assert settings.nodes.mysql_timeout_seconds == 4.5
     assert settings.nodes.mysql_urls == {"default": "mysql://root:@127.0.0.1/test"}
+
+
+def test_the_egress_policy_allows_the_listed_holes_and_the_operators_base_urls() -> None:
+    settings = Settings.from_env(
+        {"HUB_EGRESS_ALLOW": "127.0.0.1:9000", "ESIOS_BASE_URL": "http://127.0.0.1:4010"}, None
+    )
+    policy = settings.nodes.egress_policy()
+    loopback = ipaddress.ip_address("127.0.0.1")
+    assert [port for port in (9000, 4010, 8000) if policy.allowed("127.0.0.1", loopback, port)] == [9000, 4010]
