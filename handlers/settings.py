@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from handlers.egress import AllowRule, EgressPolicy, trusted_rules
+
 
 @dataclass(frozen=True)
 class OpenAISettings:
@@ -54,6 +56,11 @@ class NodeSettings:
     """Settings for every node type, with the secrets among them listed for redaction."""
 
     http_timeout_seconds: float = 30.0
+    """The whole of one call (connect, send, every byte of the answer), not each read."""
+    max_response_mb: float = 10.0
+    """The largest http node answer once decompressed (HUB_HTTP_MAX_RESPONSE_MB)."""
+    egress_allow: tuple[AllowRule, ...] = ()
+    """Holes in the egress guard (HUB_EGRESS_ALLOW); the base URLs below are allowed as well."""
     max_file_mb: float = 50.0
     """The largest file a node downloads (excelInput, pdfInput from a url); HUB_MAX_UPLOAD_MB, as for uploads."""
     openai: OpenAISettings = field(default_factory=OpenAISettings)
@@ -63,6 +70,11 @@ class NodeSettings:
     climatiq: ClimatiqSettings = field(default_factory=ClimatiqSettings)
     mysql_urls: Mapping[str, str] = field(default_factory=dict)
     mysql_timeout_seconds: float = 30.0
+
+    def egress_policy(self) -> EgressPolicy:
+        """What workflow-supplied URLs may reach: HUB_EGRESS_ALLOW, and the services the operator configured."""
+        urls = (self.openai.base_url, self.twilio.base_url, self.esios.base_url, self.climatiq.base_url)
+        return EgressPolicy(self.egress_allow + trusted_rules(urls))
 
     def secrets(self) -> list[str]:
         """Every credential value, so that logs, events and outputs can be scrubbed of them."""

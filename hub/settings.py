@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
+from handlers.egress import AllowRule, parse_allow
 from handlers.settings import (
     ClimatiqSettings,
     EsiosSettings,
@@ -130,6 +131,7 @@ class Settings:
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
+    delivery_timeout_seconds: float = 10.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -166,6 +168,9 @@ class Settings:
             webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
             webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
+            delivery_timeout_seconds=read.number(
+                "HUB_DELIVERY_TIMEOUT_SECONDS", cls.delivery_timeout_seconds, minimum=0.01
+            ),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
@@ -234,6 +239,8 @@ def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
 def _node_settings(read: _Reader) -> NodeSettings:
     return NodeSettings(
         http_timeout_seconds=read.number("HUB_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        max_response_mb=read.number("HUB_HTTP_MAX_RESPONSE_MB", NodeSettings.max_response_mb, minimum=0.001),
+        egress_allow=read.egress_allow("HUB_EGRESS_ALLOW"),
         max_file_mb=read.number("HUB_MAX_UPLOAD_MB", Settings.max_upload_mb, minimum=0.001),
         openai=OpenAISettings(
             api_key=read.optional("OPENAI_API_KEY"),
@@ -328,6 +335,12 @@ class _Reader:
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             raise SettingsError(f"{name} must be between {minimum} and {maximum}; got {value!r}")
         return number
+
+    def egress_allow(self, name: str) -> tuple[AllowRule, ...]:
+        try:
+            return parse_allow(self.optional(name) or "")
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
 
     def prefixed(self, prefix: str, suffix: str) -> dict[str, str]:
         """``HUB_MYSQL_DEFAULT_URL`` and friends, keyed by the lower-cased middle part (``default``)."""

@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from arq import Worker
 from arq.connections import RedisSettings
 from arq.worker import func
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from handlers.egress import guarded_client
 from hub.blobs import open_blob_store
 from hub.bus import EventBus
 from hub.errors import SchemaOutdated
@@ -141,7 +141,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         queue=ExecutionQueue(ctx["redis"], settings.queue_name),
         services=NodeServices(
             settings=settings.nodes,
-            http=httpx.AsyncClient(timeout=settings.nodes.http_timeout_seconds, follow_redirects=True),
+            http=guarded_client(settings.nodes.egress_policy(), timeout=settings.nodes.http_timeout_seconds),
             resources=ResourceCache(),
         ),
         engines=engines,

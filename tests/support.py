@@ -28,6 +28,8 @@ from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
+LOOPBACK_ALLOW = "127.0.0.0/8"
+"""HUB_EGRESS_ALLOW for tests: the fake services all listen on loopback, which the guard refuses by default."""
 
 
 class ServiceServer:
@@ -93,6 +95,7 @@ class HubStack:
                 "HUB_ENGINE": self.engine,
                 "REDIS_URL": self.redis.url,
                 "HUB_LOG_LEVEL": "INFO",
+                "HUB_EGRESS_ALLOW": LOOPBACK_ALLOW,
                 "PYTHONUNBUFFERED": "1",
             }
         )

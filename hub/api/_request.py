@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from handlers.egress import EgressPolicy, EgressRefused, url_problem
 from hub.errors import BadRequest, InvalidRequest, Problem
 
 MAX_JSON_BYTES = 10 * 1024 * 1024
@@ -69,14 +70,23 @@ class Fields:
 
     def url(self, name: str) -> str | None:
         value = self.text(name)
-        if value is not None and not value.startswith(("http://", "https://")):
-            self.problems.append(Problem(name, f"{name} must be an http:// or https:// URL"))
+        problem = None if value is None else url_problem(value)
+        if problem is not None:
+            self.problems.append(Problem(name, f"{name} {problem}"))
             return None
         return value
 
     def check(self) -> None:
         if self.problems:
             raise InvalidRequest(f"The request has {len(self.problems)} problem(s)", self.problems)
+
+
+async def check_egress(policy: EgressPolicy, name: str, url: str) -> None:
+    """A 422 naming the field when the URL's host is, or resolves to, an address the egress guard refuses."""
+    try:
+        await policy.check_url(url)
+    except EgressRefused as refused:
+        raise InvalidRequest(f"{name} is refused by the egress guard", [Problem(name, str(refused))]) from None
 
 
 def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hub.api._request import Fields, json_object, query_int
+from hub.api._request import Fields, check_egress, json_object, query_int
 from hub.errors import BadRequest, Conflict, InvalidRequest, NotFound, Problem
 from hub.events import ExecutionStatus, dumps
 from hub.services import Services, services
@@ -55,6 +55,8 @@ async def execute(request: Request) -> Response:
         if not any(problem.path == "workflowId" for problem in fields.problems):
             fields.problems.append(Problem("workflowId", "workflowId is required (or an inline workflow with an id)"))
     fields.check()
+    if callback_url is not None:
+        await check_egress(hub.settings.nodes.egress_policy(), "callbackUrl", callback_url)
     if inline is not None:
         workflow = parse_workflow(inline, workflow_id=workflow_id, settings=hub.settings.nodes)
     else:

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, RecordStore, Scope
+from handlers.egress import EgressPolicy, guarded_client, parse_allow
 from handlers.settings import NodeSettings
 from hub.blobs import BlobStore
 from hub.blobs.folder import FolderBlobStore
@@ -20,6 +21,7 @@ from hub.files import FileCatalog
 from hub.settings import DatabaseUrl, Settings
 from hub.storage import FileRecord, Storage, open_storage
 from tests.backends import postgres_schema
+from tests.support import LOOPBACK_ALLOW
 
 
 class _Resources:
@@ -88,7 +90,7 @@ async def open_stores(directory: Path, blobs: BlobStore, database_url: DatabaseU
     url = database_url or DatabaseUrl.sqlite(directory / "hub.sqlite3")
     storage = await open_storage(Settings(database_url=url), migrate=True)
     try:
-        async with httpx.AsyncClient() as http:
+        async with guarded_client(EgressPolicy(parse_allow(LOOPBACK_ALLOW)), timeout=30) as http:
             yield Stores(storage, FileCatalog(storage.files, blobs), directory, http)
     finally:
         await blobs.close()

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from handlers.contract import ConfigProblem, NodeContext, NodeResult, Scope, StoredFile
+from handlers.egress import guarded_client
 from handlers.registry import NODE_TYPES, RUNNER_KEYS
 from handlers.settings import NodeSettings
 from handlers.templating import render_value
@@ -93,7 +94,7 @@ class NodeRunner:
 async def node_runner(settings: NodeSettings, files: DiskFiles | None = None) -> AsyncIterator[NodeRunner]:
     """A runner with its own http client and resource cache, both closed afterwards (pools included)."""
     resources = ResourceCache()
-    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+    async with guarded_client(settings.egress_policy(), timeout=settings.http_timeout_seconds) as http:
         try:
             yield NodeRunner(settings, http, resources, files)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
         ("HUB_WORKER_LEASE_SECONDS", "0"),
         ("SMTP_STARTTLS", "maybe"),
         ("HUB_DATABASE_POOL_SIZE", "0"),
+        ("HUB_EGRESS_ALLOW", "10.0.0.0/8,not a host"),
+        ("HUB_HTTP_MAX_RESPONSE_MB", "0"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(name: str, value: str) -> None:
@@ -157,3 +160,12 @@ def test_credentials_in_an_s3_url_are_refused_without_repeating_them() -> None:
     with pytest.raises(SettingsError, match="HUB_FILES_URL takes no credentials") as refused:
         Settings.from_env({"HUB_FILES_URL": "s3://key:hidden-secret@bucket/files"}, None)
     assert "hidden-secret" not in str(refused.value)
+
+
+def test_the_egress_policy_allows_the_listed_holes_and_the_operators_base_urls() -> None:
+    settings = Settings.from_env(
+        {"HUB_EGRESS_ALLOW": "127.0.0.1:9000", "ESIOS_BASE_URL": "http://127.0.0.1:4010"}, None
+    )
+    policy = settings.nodes.egress_policy()
+    loopback = ipaddress.ip_address("127.0.0.1")
+    assert [port for port in (9000, 4010, 8000) if policy.allowed("127.0.0.1", loopback, port)] == [9000, 4010]
