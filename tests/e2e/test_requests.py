@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return int(head.split(b" ", 2)[1]), await reader.read()
 
 
-async def _raw_request(stack: HubStack, head: str, body_chunks: Iterator[bytes] = iter(())) -> tuple[int, bytes]:
+async def _raw_request(stack: HubStack, head: str, body_chunks: Iterable[bytes] = ()) -> tuple[int, bytes]:
     """Sends a request head and then only ``body_chunks``, never the rest the head promises, and reads the
     answer. A server that waited for the whole body would never answer, and the timeout would fail the test."""
     reader, writer = await asyncio.open_connection("127.0.0.1", stack.port)
