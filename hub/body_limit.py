@@ -1,10 +1,11 @@
 """Request bodies are counted as they stream in: past the route's limit the answer is 413, and the rest is
 never read.
 
-A ``Content-Length`` over the limit is refused before the app runs. A body without one (chunked) is counted
-message by message: the ``receive`` that goes over raises ``PayloadTooLarge``, which the app's error handler
-turns into the 413. Either answer says ``Connection: close``, so that uvicorn drops the connection instead of
-reading the unread rest to reach the next request.
+A ``Content-Length`` over the limit is refused before the app runs. The connection stays open, so that a
+client that sends its whole body before reading (most do) gets the 413 rather than a reset; uvicorn discards
+the declared rest as it arrives and never holds it. A body without a length (chunked) could go on forever,
+so it is counted message by message: the ``receive`` that goes over raises ``PayloadTooLarge``, which the
+app's error handler turns into the 413, sent with ``Connection: close`` so the rest is never read.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class BodyLimit:
         limit = self.per_path.get(scope["path"], self.default)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit.max_bytes:
-            response = JSONResponse({"error": limit.refusal()}, status_code=413, headers={"connection": "close"})
+            response = JSONResponse({"error": limit.refusal()}, status_code=413)
             await response(scope, receive, send)
             return
         received = 0

@@ -51,9 +51,11 @@ async def execution_id(http: httpx.AsyncClient) -> str:
 
 
 async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """The status and the rest of a response on a connection the server closes after it."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), await reader.read()
+    """The status and body of one response (the hub's error answers all carry a Content-Length)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    lines = head.split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if line)
+    return int(lines[0].split(" ", 2)[1]), await reader.readexactly(int(headers["content-length"]))
 
 
 async def _raw_request(stack: HubStack, head: str, body_chunks: Iterable[bytes] = ()) -> tuple[int, bytes]:
@@ -109,6 +111,15 @@ async def test_a_streamed_hook_body_is_cut_off_at_the_limit_without_waiting_for_
         _chunked(BODY_LIMIT + 1),
     )
     assert status == 413 and b"HUB_MAX_BODY_MB" in body
+
+
+async def test_a_client_that_sends_its_whole_oversized_body_before_reading_still_gets_the_413(
+    http: httpx.AsyncClient, hook_id: str
+) -> None:
+    response = await http.post(
+        f"/api/hooks/{hook_id}", content=b"a" * (BODY_LIMIT + 1), headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 413 and "HUB_MAX_BODY_MB" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
