@@ -28,8 +28,9 @@ class OriginCheck:
     """ASGI middleware that refuses state-changing requests from origins that are not the hub's."""
 
     def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        """``allowed`` holds lower-cased origins without a trailing slash (``Settings.own_origins``)."""
         self.app = app
-        self.allowed = frozenset(origin.rstrip("/").lower() for origin in allowed)
+        self.allowed = frozenset(allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _SAFE_METHODS:

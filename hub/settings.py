@@ -137,7 +137,7 @@ class Settings:
             max_body_mb=read.number("HUB_MAX_BODY_MB", cls.max_body_mb, minimum=0.001),
             max_nodes=read.integer("HUB_MAX_NODES", cls.max_nodes, minimum=1),
             max_connections=read.integer("HUB_MAX_CONNECTIONS", cls.max_connections, minimum=0),
-            allowed_origins=tuple(origin.rstrip("/").lower() for origin in read.listed("HUB_ALLOWED_ORIGINS")),
+            allowed_origins=tuple(read.listed("HUB_ALLOWED_ORIGINS")),
             allowed_hosts=tuple(read.listed("HUB_ALLOWED_HOSTS")) or None,
             webhook_secret=read.webhook_secret("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
@@ -165,8 +165,9 @@ class Settings:
         return list(dict.fromkeys(hosts))
 
     def own_origins(self) -> frozenset[str]:
-        """Origins besides the request's own that may send state-changing requests."""
-        origins = set(self.allowed_origins)
+        """Origins besides the request's own that may send state-changing requests, lower-cased, without a
+        trailing slash, as browsers write them in ``Origin``."""
+        origins = {origin.rstrip("/").lower() for origin in self.allowed_origins}
         if self.public_url:
             public = urlsplit(self.public_url)
             origins.add(f"{public.scheme}://{public.netloc}".lower())
