@@ -6,7 +6,8 @@ HubError
 ├── BadRequest           the body is not JSON, or a field has the wrong type        400
 ├── NotFound             no execution, workflow or file with that id                404
 ├── Conflict             the execution is in a state that does not allow this      409
-├── PayloadTooLarge      an upload is larger than HUB_MAX_UPLOAD_MB                 413
+├── PayloadTooLarge      a body is larger than HUB_MAX_BODY_MB (HUB_MAX_UPLOAD_MB)  413
+├── UnsupportedMediaType a JSON route got a body that is not application/json       415
 ├── InvalidRequest       the request or workflow has problems, each with its path   422
 ├── FileStoreError       the file store (a folder or S3) refused or did not answer  503
 │   └── MissingBlob      a recorded upload's bytes are not in the file store
@@ -69,9 +70,15 @@ class Conflict(HubError):
 
 
 class PayloadTooLarge(HubError):
-    """Raised when an upload is larger than the configured limit."""
+    """Raised when a request body or an upload is larger than the configured limit."""
 
     status = 413
+
+
+class UnsupportedMediaType(HubError):
+    """Raised when a route that reads JSON is sent a body with another Content-Type."""
+
+    status = 415
 
 
 class InvalidRequest(HubError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -128,6 +130,11 @@ class Settings:
     socket_check_seconds: float = 30.0
     max_upload_mb: float = 50.0
     files: FileStoreSettings = field(default_factory=FileStoreSettings)
+    max_body_mb: float = 10.0
+    max_nodes: int = 1000
+    max_connections: int = 5000
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] | None = None
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
@@ -165,7 +172,12 @@ class Settings:
             socket_check_seconds=read.number("HUB_SOCKET_CHECK_SECONDS", cls.socket_check_seconds, minimum=0.1),
             max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
             files=_file_store_settings(read, data_dir),
-            webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
+            max_body_mb=read.number("HUB_MAX_BODY_MB", cls.max_body_mb, minimum=0.001),
+            max_nodes=read.integer("HUB_MAX_NODES", cls.max_nodes, minimum=1),
+            max_connections=read.integer("HUB_MAX_CONNECTIONS", cls.max_connections, minimum=0),
+            allowed_origins=tuple(read.listed("HUB_ALLOWED_ORIGINS")),
+            allowed_hosts=tuple(read.listed("HUB_ALLOWED_HOSTS")) or None,
+            webhook_secret=read.webhook_secret("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
             webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
             delivery_timeout_seconds=read.number(
@@ -179,6 +191,28 @@ class Settings:
             log_level=read.choice("HUB_LOG_LEVEL", cls.log_level, ["DEBUG", "INFO", "WARNING", "ERROR"]),
             nodes=_node_settings(read),
         )
+
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers the hub answers: ``HUB_ALLOWED_HOSTS``, or else the loopback names, ``HUB_HOST``
+        (unless it listens on every address) and ``HUB_PUBLIC_URL``'s host. A page on another name that
+        resolves to this machine (DNS rebinding) is same-origin with itself, so only the Host check stops it."""
+        if self.allowed_hosts is not None:
+            return list(self.allowed_hosts)
+        hosts = ["localhost", "127.0.0.1"]
+        if self.host not in _WILDCARD_ADDRESSES:
+            hosts.append(self.host)
+        if self.public_url and urlsplit(self.public_url).hostname:
+            hosts.append(str(urlsplit(self.public_url).hostname))
+        return list(dict.fromkeys(hosts))
+
+    def own_origins(self) -> frozenset[str]:
+        """Origins besides the request's own that may send state-changing requests, lower-cased, without a
+        trailing slash, as browsers write them in ``Origin``."""
+        origins = {origin.rstrip("/").lower() for origin in self.allowed_origins}
+        if self.public_url:
+            public = urlsplit(self.public_url)
+            origins.add(f"{public.scheme}://{public.netloc}".lower())
+        return frozenset(origins)
 
     def secrets(self) -> list[str]:
         """Every secret value the hub knows, so logs, events and outputs can be scrubbed of them."""
@@ -225,6 +259,25 @@ def _file_store_settings(read: _Reader, data_dir: Path) -> FileStoreSettings:
         prefix = parts.path.strip("/")
         return FileStoreSettings(bucket=parts.netloc, prefix=f"{prefix}/" if prefix else "", s3=s3)
     raise SettingsError(f"HUB_FILES_URL must start with file:// or s3://; got {url!r}")
+
+
+_WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def webhook_signing_key(secret: str) -> bytes:
+    """The HMAC key of a webhook secret: the base64 after ``whsec_`` (the Standard Webhooks form), or else
+    the secret's own UTF-8 bytes. Raises ``ValueError`` for a ``whsec_`` secret that is not base64."""
+    if secret.startswith(WEBHOOK_SECRET_PREFIX):
+        encoded = secret[len(WEBHOOK_SECRET_PREFIX) :]
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except binascii.Error:
+            raise ValueError("what follows whsec_ is not base64") from None
+        if not key:
+            raise ValueError("what follows whsec_ is empty")
+        return key
+    return secret.encode()
 
 
 def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
@@ -341,6 +394,19 @@ class _Reader:
             return parse_allow(self.optional(name) or "")
         except ValueError as error:
             raise SettingsError(f"{name}: {error}") from None
+
+    def listed(self, name: str) -> list[str]:
+        """A comma-separated list, blanks dropped."""
+        return [item.strip() for item in (self.optional(name) or "").split(",") if item.strip()]
+
+    def webhook_secret(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None:
+            try:
+                webhook_signing_key(value)
+            except ValueError as error:
+                raise SettingsError(f"{name} is not a usable secret: {error}") from None
+        return value
 
     def prefixed(self, prefix: str, suffix: str) -> dict[str, str]:
         """``HUB_MYSQL_DEFAULT_URL`` and friends, keyed by the lower-cased middle part (``default``)."""

@@ -89,20 +89,45 @@ class Workflow:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowLimits:
+    """How large a definition a client may send (``HUB_MAX_NODES``, ``HUB_MAX_CONNECTIONS``)."""
+
+    max_nodes: int
+    max_connections: int
+
+    def problems(self, data: Mapping[str, Any]) -> list[Problem]:
+        found = []
+        for key, most, setting in (
+            ("nodes", self.max_nodes, "HUB_MAX_NODES"),
+            ("connections", self.max_connections, "HUB_MAX_CONNECTIONS"),
+            ("edges", self.max_connections, "HUB_MAX_CONNECTIONS"),
+        ):
+            items = data.get(key)
+            if isinstance(items, list) and len(items) > most:
+                message = f"a workflow may have at most {most} {key} ({setting}); this one has {len(items)}"
+                found.append(Problem(key, message))
+        return found
+
+
 def parse_workflow(
     data: Any,
     *,
     workflow_id: str | None = None,
     registry: Registry = NODE_TYPES,
     settings: NodeSettings | None = None,
+    limits: WorkflowLimits | None = None,
 ) -> Workflow:
     """Normalise and validate a definition; raises ``InvalidRequest`` listing every problem with its path.
 
-    With ``settings``, configs are also checked against them (a mysql node's connection must exist).
+    With ``settings``, configs are also checked against them (a mysql node's connection must exist). With
+    ``limits``, a definition over them is refused before any node is looked at.
     """
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise InvalidRequest("The workflow is not valid", [Problem("workflow", "must be an object")])
+    if limits is not None and (too_large := limits.problems(data)):
+        raise InvalidRequest("The workflow is too large", too_large)
     nodes = _parse_nodes(data.get("nodes"), registry, problems, settings)
     connections = _parse_connections(data, {node.id for node in nodes}, problems)
     if nodes and not problems:

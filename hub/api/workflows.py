@@ -9,7 +9,6 @@ from starlette.routing import Route
 from hub.api._request import Fields, json_object
 from hub.errors import NotFound
 from hub.services import services
-from hub.workflow import parse_workflow
 
 
 async def put_workflow(request: Request) -> Response:
@@ -18,7 +17,7 @@ async def put_workflow(request: Request) -> Response:
     fields = Fields(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = parse_workflow(body, workflow_id=workflow_id, settings=services(request).settings.nodes)
+    workflow = services(request).parse_new_workflow(body, workflow_id)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 

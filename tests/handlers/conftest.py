@@ -84,7 +84,9 @@ class Stores:
 
 
 @asynccontextmanager
-async def open_stores(directory: Path, blobs: BlobStore, database_url: DatabaseUrl | None = None) -> AsyncIterator[Stores]:
+async def open_stores(
+    directory: Path, blobs: BlobStore, database_url: DatabaseUrl | None = None
+) -> AsyncIterator[Stores]:
     """The store on ``database_url`` (a fresh SQLite file in ``directory`` by default), its uploads' bytes in
     ``blobs`` (closed afterwards)."""
     url = database_url or DatabaseUrl.sqlite(directory / "hub.sqlite3")
