@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -56,7 +57,8 @@ async def execute(request: Request) -> Response:
             fields.problems.append(Problem("workflowId", "workflowId is required (or an inline workflow with an id)"))
     fields.check()
     if inline is not None:
-        workflow = parse_workflow(inline, workflow_id=workflow_id, settings=hub.settings.nodes)
+        # Compiling every template of a large workflow takes a while: off the event loop.
+        workflow = await asyncio.to_thread(parse_workflow, inline, workflow_id=workflow_id, settings=hub.settings.nodes)
     else:
         assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)

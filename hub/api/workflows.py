@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,7 +20,9 @@ async def put_workflow(request: Request) -> Response:
     fields = Fields(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = parse_workflow(body, workflow_id=workflow_id, settings=services(request).settings.nodes)
+    # Compiling every template of a large workflow takes a while: off the event loop.
+    settings = services(request).settings.nodes
+    workflow = await asyncio.to_thread(parse_workflow, body, workflow_id=workflow_id, settings=settings)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 
