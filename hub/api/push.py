@@ -8,8 +8,9 @@ from starlette.routing import Route
 
 from hub.api._request import Fields, json_object
 from hub.errors import NotFound
-from hub.push import PushSubscriptions, Target, parse_subscription
+from hub.push import parse_subscription
 from hub.services import Services, services
+from hub.storage import PushTarget
 
 _NOT_SET_UP = (
     "Push notifications are not set up on this hub: "
@@ -28,13 +29,13 @@ async def vapid_public_key(request: Request) -> Response:
     return JSONResponse({"publicKey": _push_ready(services(request))})
 
 
-async def _read(request: Request) -> tuple[dict[str, object], Target]:
+async def _read(request: Request) -> tuple[dict[str, object], PushTarget]:
     fields = Fields(await json_object(request))
     execution_id = fields.text("executionId")
     organization_id = fields.text("organizationId")
     fields.check()
     subscription = parse_subscription(fields.data.get("subscription"))
-    return subscription, Target(execution_id, organization_id)
+    return subscription, PushTarget(execution_id, organization_id)
 
 
 async def subscribe(request: Request) -> Response:
@@ -43,7 +44,7 @@ async def subscribe(request: Request) -> Response:
     subscription, target = await _read(request)
     if target.execution_id is not None:
         await hub.store.status(target.execution_id)
-    subscription_id = await PushSubscriptions(hub.database).add(subscription, target)
+    subscription_id = await hub.store.push.add(subscription, target)
     return JSONResponse(
         {
             "subscriptionId": subscription_id,
@@ -58,7 +59,7 @@ async def subscribe(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     hub = services(request)
     subscription, target = await _read(request)
-    removed = await PushSubscriptions(hub.database).remove(str(subscription["endpoint"]), target)
+    removed = await hub.store.push.remove(str(subscription["endpoint"]), target)
     return JSONResponse({"removed": removed, "scope": target.scope})
 
 
