@@ -52,6 +52,22 @@ class ClimatiqSettings:
 
 
 @dataclass(frozen=True)
+class TemplateLimits:
+    """What one config template may be, and what one render may do (HUB_TEMPLATE_*)."""
+
+    max_chars: int = 64 * 1024
+    """The longest single template or condition expression, in characters."""
+    max_workflow_chars: int = 512 * 1024
+    """All the templates of one workflow together, in characters."""
+    max_output_kb: int = 1024
+    """The text one render may produce, and the size of any one string it builds along the way."""
+    max_iterations: int = 100_000
+    """Loop iterations one render may make, all loops together."""
+    max_seconds: float = 10.0
+    """How long one render may take (a node's own timeout, when shorter, stops it first)."""
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     """Settings for every node type, with the secrets among them listed for redaction."""
 
@@ -63,6 +79,11 @@ class NodeSettings:
     """Holes in the egress guard (HUB_EGRESS_ALLOW); the base URLs below are allowed as well."""
     max_file_mb: float = 50.0
     """The largest file a node downloads (excelInput, pdfInput from a url); HUB_MAX_UPLOAD_MB, as for uploads."""
+    max_uncompressed_mb: float = 200.0
+    """What the parts of one .xlsx may unpack to, each and all together (HUB_MAX_UNCOMPRESSED_MB)."""
+    join_max_rows: int = 100_000
+    """The most rows a join node's record join may produce (HUB_JOIN_MAX_ROWS)."""
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)

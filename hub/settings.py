@@ -21,6 +21,7 @@ from handlers.settings import (
     NodeSettings,
     OpenAISettings,
     SmtpSettings,
+    TemplateLimits,
     TwilioSettings,
 )
 from hub.errors import SettingsError
@@ -295,6 +296,17 @@ def _node_settings(read: _Reader) -> NodeSettings:
         max_response_mb=read.number("HUB_HTTP_MAX_RESPONSE_MB", NodeSettings.max_response_mb, minimum=0.001),
         egress_allow=read.egress_allow("HUB_EGRESS_ALLOW"),
         max_file_mb=read.number("HUB_MAX_UPLOAD_MB", Settings.max_upload_mb, minimum=0.001),
+        max_uncompressed_mb=read.number("HUB_MAX_UNCOMPRESSED_MB", NodeSettings.max_uncompressed_mb, minimum=0.001),
+        join_max_rows=read.integer("HUB_JOIN_MAX_ROWS", NodeSettings.join_max_rows, minimum=1),
+        templates=TemplateLimits(
+            max_chars=read.integer("HUB_TEMPLATE_MAX_CHARS", TemplateLimits.max_chars, minimum=1),
+            max_workflow_chars=read.integer(
+                "HUB_TEMPLATE_MAX_WORKFLOW_CHARS", TemplateLimits.max_workflow_chars, minimum=1
+            ),
+            max_output_kb=read.integer("HUB_TEMPLATE_MAX_OUTPUT_KB", TemplateLimits.max_output_kb, minimum=1),
+            max_iterations=read.integer("HUB_TEMPLATE_MAX_ITERATIONS", TemplateLimits.max_iterations, minimum=1),
+            max_seconds=read.number("HUB_TEMPLATE_MAX_SECONDS", TemplateLimits.max_seconds, minimum=0.001),
+        ),
         openai=OpenAISettings(
             api_key=read.optional("OPENAI_API_KEY"),
             base_url=read.optional("OPENAI_BASE_URL"),

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from handlers.registry import NODE_TYPES, Registry
-from handlers.settings import NodeSettings
+from handlers.settings import NodeSettings, TemplateLimits
 from hub.errors import InvalidRequest, Problem
 
 
@@ -151,6 +151,8 @@ def _parse_nodes(
         return []
     nodes: list[Node] = []
     seen: set[str] = set()
+    limits = settings.templates if settings is not None else TemplateLimits()
+    chars = 0
     for index, item in enumerate(raw):
         path = f"nodes[{index}]"
         if not isinstance(item, Mapping):
@@ -179,10 +181,19 @@ def _parse_nodes(
         if node_type is not None and node_type in registry:
             for problem in registry.validate(node_type, config, settings):
                 problems.append(Problem(f"{path}.config.{problem.path}", problem.message))
+            chars += registry.template_chars(node_type, config)
         if node_id is not None and node_type is not None:
             seen.add(node_id)
             label = _text(item.get("label")) or _text(data.get("label")) or node_id
             nodes.append(Node(node_id, node_type, label, dict(config)))
+    if chars > limits.max_workflow_chars:
+        problems.append(
+            Problem(
+                "nodes",
+                f"the workflow's templates hold {chars:,} characters together; at most "
+                f"{limits.max_workflow_chars:,} are allowed (HUB_TEMPLATE_MAX_WORKFLOW_CHARS)",
+            )
+        )
     return nodes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -57,7 +58,8 @@ async def execute(request: Request) -> Response:
     if callback_url is not None:
         await check_egress(hub.settings.nodes.egress_policy(), "callbackUrl", callback_url)
     if inline is not None:
-        workflow = hub.parse_new_workflow(inline, workflow_id)
+        # Compiling every template of a large workflow takes a while: off the event loop.
+        workflow = await asyncio.to_thread(hub.parse_new_workflow, inline, workflow_id)
     else:
         assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,7 +19,8 @@ async def put_workflow(request: Request) -> Response:
     fields = Fields(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = services(request).parse_new_workflow(body, workflow_id)
+    # Compiling every template of a large workflow takes a while: off the event loop.
+    workflow = await asyncio.to_thread(services(request).parse_new_workflow, body, workflow_id)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 

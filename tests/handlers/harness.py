@@ -19,7 +19,7 @@ from handlers.contract import ConfigProblem, NodeContext, NodeResult, Scope, Sto
 from handlers.egress import guarded_client
 from handlers.registry import NODE_TYPES, RUNNER_KEYS
 from handlers.settings import NodeSettings
-from handlers.templating import render_value
+from handlers.templating import render
 from jobs.resources import ResourceCache
 
 
@@ -77,7 +77,7 @@ class NodeRunner:
             node_id="n1",
             node_type=node_type,
             label=node_type,
-            config=render_value(config, scope, raw_keys=NODE_TYPES.get(node_type).raw_keys),
+            config=await render(config, scope, self.settings.templates, raw_keys=NODE_TYPES.get(node_type).raw_keys),
             input=node_input,
             scope=scope,
             settings=self.settings,
