@@ -19,15 +19,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from arq import Worker
 from arq.connections import RedisSettings
 from arq.worker import func
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from handlers.egress import guarded_client
+from hub.blobs import open_blob_store
 from hub.bus import EventBus
 from hub.errors import SchemaOutdated
+from hub.files import FileCatalog
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
@@ -139,10 +141,11 @@ async def _startup(ctx: dict[str, Any]) -> None:
         queue=ExecutionQueue(ctx["redis"], settings.queue_name),
         services=NodeServices(
             settings=settings.nodes,
-            http=httpx.AsyncClient(timeout=settings.nodes.http_timeout_seconds, follow_redirects=True),
+            http=guarded_client(settings.nodes.egress_policy(), timeout=settings.nodes.http_timeout_seconds),
             resources=ResourceCache(),
         ),
         engines=engines,
+        files=FileCatalog(store.files, await open_blob_store(settings)),
     )
     ctx["hub"] = state
     ctx["store"] = store
@@ -155,7 +158,13 @@ async def _startup(ctx: dict[str, Any]) -> None:
         asyncio.create_task(sweep_forever(state, sweep_interval), name="sweeper"),
         asyncio.create_task(Deliverer(settings, store, state.bus).run_forever(), name="deliveries"),
     ]
-    logger.info("worker %s ready (engine %s, %d slots)", state.worker_id, settings.engine, settings.worker_concurrency)
+    logger.info(
+        "worker %s ready (engine %s, %d slots, files in %s)",
+        state.worker_id,
+        settings.engine,
+        settings.worker_concurrency,
+        state.files.blobs.url,
+    )
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
@@ -173,6 +182,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         resources = state.services.resources
         if isinstance(resources, ResourceCache):
             await resources.close()
+        await state.files.blobs.close()
     if "store" in ctx:
         await ctx["store"].close()
 

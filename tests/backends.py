@@ -1,5 +1,5 @@
-"""Real servers the tests talk to: an aiosmtpd SMTP server, and databases of their own on the machine's MariaDB and
-PostgreSQL."""
+"""Real servers the tests talk to: an aiosmtpd SMTP server, databases of their own on the machine's MariaDB and
+PostgreSQL, and moto's standalone S3 server."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import boto3
+import httpx
 import psycopg
 import pymysql
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from hub.processes import free_port
+from hub.processes import free_port, terminate
 
 REFUSED_DOMAIN = "refused.example"
 """The mail server refuses every recipient at this domain, as a server refuses an unknown mailbox."""
@@ -211,3 +215,69 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class S3Server:
+    """moto's standalone S3 server, a process of its own on a free port of 127.0.0.1, speaking the real protocol."""
+
+    access_key_id = "hub-test-access-key"
+    secret_access_key = "hub-test-secret-7c1e9a4f"
+    region = "us-east-1"
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self._log_path = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> S3Server:
+        log = self._log_path.open("ab")
+        moto_server = Path(sys.executable).with_name("moto_server")
+        self._process = subprocess.Popen(
+            [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=log
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                terminate(self._process)
+                raise RuntimeError(f"moto's S3 server did not start; see {self._log_path}")
+            time.sleep(0.1)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/moto-api/", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def __exit__(self, *exc: object) -> None:
+        terminate(self._process)
+
+    def client(self) -> Any:
+        """A plain boto3 client, for the tests' own looks into the bucket."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+        )
+
+    def new_bucket(self) -> str:
+        bucket = f"hub-test-{secrets.token_hex(4)}"
+        self.client().create_bucket(Bucket=bucket)
+        return bucket
+
+    def env(self, bucket: str, prefix: str = "uploads") -> dict[str, str]:
+        """The settings that put the hub's and the workers' files in ``bucket`` under ``prefix``."""
+        return {
+            "HUB_FILES_URL": f"s3://{bucket}/{prefix}",
+            "HUB_S3_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+        }

@@ -11,7 +11,14 @@ from typing import TypeVar
 import pytest
 import pytest_asyncio
 
-from tests.backends import MailServer, MariaDBAccount, mariadb_account, postgres_database, postgres_stack_env
+from tests.backends import (
+    MailServer,
+    MariaDBAccount,
+    S3Server,
+    mariadb_account,
+    postgres_database,
+    postgres_stack_env,
+)
 from tests.fakes import ClimatiqService, DownloadService, EsiosService, OpenAIService, TargetService, TwilioService
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack
 
@@ -73,6 +80,13 @@ def esios() -> Iterator[tuple[EsiosService, str]]:
 @pytest.fixture(scope="session")
 def climatiq() -> Iterator[tuple[ClimatiqService, str]]:
     yield from _served(ClimatiqService(CLIMATIQ_KEY))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server, one process for the session; each test module makes buckets of its own."""
+    with S3Server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

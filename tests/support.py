@@ -30,6 +30,8 @@ from hub.storage import Connection, Engine, Row, create_engine
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
 T = TypeVar("T")
+LOOPBACK_ALLOW = "127.0.0.0/8"
+"""HUB_EGRESS_ALLOW for tests: the fake services all listen on loopback, which the guard refuses by default."""
 
 
 class ServiceServer:
@@ -98,6 +100,7 @@ class HubStack:
                 "HUB_ENGINE": self.engine,
                 "REDIS_URL": self.redis.url,
                 "HUB_LOG_LEVEL": "INFO",
+                "HUB_EGRESS_ALLOW": LOOPBACK_ALLOW,
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -134,23 +137,30 @@ class HubStack:
         finally:
             await engine.close()
 
-    def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, module: str, *arguments: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
         self._logs.append(log)
-        env = self.env()
+        environment = self.env()
         if self.own_data_dirs:
             self.data_dir(name).mkdir(exist_ok=True)
-            env["HUB_DATA_DIR"] = str(self.data_dir(name))
+            environment["HUB_DATA_DIR"] = str(self.data_dir(name))
         return subprocess.Popen(
-            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", module, *arguments],
+            cwd=self.directory,
+            env={**environment, **(env or {})},
+            stdout=log,
+            stderr=log,
         )
 
     def start_hub(self) -> None:
         self.hub = self._spawn("hub", "hub", "serve")
         self._wait(lambda: self._health() is not None, "the hub to serve", self.hub)
 
-    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        worker = self._spawn(f"worker-{len(self.workers)}", "jobs")
+    def start_worker(self, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
+        """A worker; ``env`` adds to or overrides the stack's settings for this worker alone."""
+        worker = self._spawn(f"worker-{len(self.workers)}", "jobs", env=env)
         self.workers.append(worker)
         if wait:
             self._wait(lambda: self._beating(worker.pid), "a worker heartbeat", worker, timeout=120)
@@ -279,19 +289,11 @@ def scaled_out(
         stacks = []
         for index in range(hubs):
             stack = HubStack(directory / f"machine-{index}", redis, "native", shared, own_data_dirs=True)
-            for name in ("hub", *(f"worker-{number}" for number in range(workers_per_hub))):
-                _mount(files, stack.data_dir(name) / "files")
+            stack.directory.mkdir()
             stacks.append(running.enter_context(stack))
             for _ in range(workers_per_hub):
                 stack.start_worker()
         yield ScaledOut(stacks)
-
-
-def _mount(volume: Path, mount_point: Path) -> None:
-    """Makes ``volume`` appear at ``mount_point`` as a shared volume mounted there would: the hub on main keeps
-    uploads under ``$HUB_DATA_DIR/files`` whatever ``HUB_FILES_URL`` says."""
-    mount_point.parent.mkdir(parents=True, exist_ok=True)
-    mount_point.symlink_to(volume, target_is_directory=True)
 
 
 class HubClient:

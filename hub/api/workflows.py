@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -9,7 +11,6 @@ from starlette.routing import Route
 from hub.api._request import Fields, json_object
 from hub.errors import NotFound
 from hub.services import services
-from hub.workflow import parse_workflow
 
 
 async def put_workflow(request: Request) -> Response:
@@ -18,7 +19,8 @@ async def put_workflow(request: Request) -> Response:
     fields = Fields(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = parse_workflow(body, workflow_id=workflow_id, settings=services(request).settings.nodes)
+    # Compiling every template of a large workflow takes a while: off the event loop.
+    workflow = await asyncio.to_thread(services(request).parse_new_workflow, body, workflow_id)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 
