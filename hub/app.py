@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.api import executions, files, health, push, ui, workflows
+from hub.api import executions, files, health, openapi, push, ui, workflows
 from hub.auth import BearerAuth
 from hub.bus import EventBus
 from hub.database import Database
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *files.routes,
         *ui.routes,
         *push.routes,
+        *openapi.routes,
         WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
     ]
     if STATIC_DIR.is_dir():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from hub.api._request import Fields, json_object
+from hub.api import schemas
+from hub.api._request import Body, BodyField, json_object
+from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
 from hub.push import PushSubscriptions, Target, parse_subscription
 from hub.services import Services, services
@@ -14,6 +15,17 @@ from hub.services import Services, services
 _NOT_SET_UP = (
     "Push notifications are not set up on this hub: "
     "run `hub vapid-keys` and set HUB_VAPID_PUBLIC_KEY and HUB_VAPID_PRIVATE_KEY"
+)
+
+SUBSCRIPTION = Body(
+    (
+        BodyField(
+            "subscription", "object", "The browser's PushSubscription.toJSON()", True, shape=schemas.PushSubscription
+        ),
+        BodyField("executionId", "text", "Only this execution's end"),
+        BodyField("organizationId", "text", "Every execution of this organization (without executionId)"),
+    ),
+    "With neither executionId nor organizationId, every execution",
 )
 
 
@@ -25,11 +37,12 @@ def _push_ready(hub: Services) -> str:
 
 
 async def vapid_public_key(request: Request) -> Response:
-    return JSONResponse({"publicKey": _push_ready(services(request))})
+    return JSONResponse(schemas.VapidPublicKey(publicKey=_push_ready(services(request))))
 
 
 async def _read(request: Request) -> tuple[dict[str, object], Target]:
-    fields = Fields(await json_object(request))
+    fields = SUBSCRIPTION.read(await json_object(request))
+    fields.mapping("subscription")
     execution_id = fields.text("executionId")
     organization_id = fields.text("organizationId")
     fields.check()
@@ -45,12 +58,12 @@ async def subscribe(request: Request) -> Response:
         await hub.store.status(target.execution_id)
     subscription_id = await PushSubscriptions(hub.database).add(subscription, target)
     return JSONResponse(
-        {
-            "subscriptionId": subscription_id,
-            "executionId": target.execution_id,
-            "organizationId": target.organization_id,
-            "scope": target.scope,
-        },
+        schemas.Subscribed(
+            subscriptionId=subscription_id,
+            executionId=target.execution_id,
+            organizationId=target.organization_id,
+            scope=target.scope,
+        ),
         status_code=201,
     )
 
@@ -59,11 +72,32 @@ async def unsubscribe(request: Request) -> Response:
     hub = services(request)
     subscription, target = await _read(request)
     removed = await PushSubscriptions(hub.database).remove(str(subscription["endpoint"]), target)
-    return JSONResponse({"removed": removed, "scope": target.scope})
+    return JSONResponse(schemas.Unsubscribed(removed=removed, scope=target.scope))
 
+
+_TAGS = ("push",)
 
 routes = [
-    Route("/api/push/vapid-public-key", vapid_public_key, methods=["GET"]),
-    Route("/api/push/subscriptions", subscribe, methods=["POST"]),
-    Route("/api/push/subscriptions", unsubscribe, methods=["DELETE"]),
+    ApiRoute(
+        "/api/push/vapid-public-key",
+        vapid_public_key,
+        method="GET",
+        operation=Operation(
+            "The VAPID key for PushManager.subscribe; 404 when push is not set up",
+            {200: schemas.VapidPublicKey, 404: schemas.Error},
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/push/subscriptions",
+        subscribe,
+        method="POST",
+        operation=Operation("Subscribe a browser", {201: schemas.Subscribed}, SUBSCRIPTION, tags=_TAGS),
+    ),
+    ApiRoute(
+        "/api/push/subscriptions",
+        unsubscribe,
+        method="DELETE",
+        operation=Operation("Unsubscribe a browser", {200: schemas.Unsubscribed}, SUBSCRIPTION, tags=_TAGS),
+    ),
 ]
