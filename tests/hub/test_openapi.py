@@ -98,4 +98,3 @@ def test_the_socket_messages_are_components(spec: dict[str, Any]) -> None:
     }
     assert {"1000", "4008", "4400", "4401", "4404"} <= set(socket["closeCodes"])
     assert "execution.completed" in spec["components"]["schemas"]["EventType"]["enum"]
-

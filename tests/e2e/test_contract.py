@@ -1,0 +1,111 @@
+"""The API contract, fuzzed: schemathesis sends what /openapi.json allows (and what it does not) to a live
+hub, and every answer must be a non-5xx that the document describes.
+
+The fuzzed hub runs without a worker, so no generated workflow runs and no generated URL (callbackUrl,
+a push endpoint) is ever called; URLs are pointed at a closed loopback port as well, so that nothing,
+not even a name lookup, leaves this machine. Generation is derandomized with a fixed seed: a run is
+repeatable and bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from hub.api.openapi import document
+from hub.app import create_app
+from hub.push import VapidKeys
+from hub.settings import Settings
+from tests.support import HubStack, hub_stack
+
+EXAMPLES_PER_OPERATION = 60
+_SEED = 20240612
+_URL = re.compile(r"^\s*(https?|wss?)://", re.IGNORECASE)
+_NOWHERE = "http://127.0.0.1:9/"
+
+DOCUMENT = document(create_app(Settings.from_env(environ={}, env_file=None)).routes)
+
+
+def _negatable(operation: dict[str, Any]) -> bool:
+    """Whether the document forbids anything here: a body with a schema, or a query with bounds."""
+    query = [parameter for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+    bodies = operation.get("requestBody", {}).get("content", {}).values()
+    return any(body["schema"] for body in bodies) or any(
+        parameter["schema"] != {"type": "string"} for parameter in query
+    )
+
+
+CASES = [
+    pytest.param(path, method, mode, id=f"{method.upper()} {path} {mode}")
+    for path, methods in DOCUMENT["paths"].items()
+    for method, operation in methods.items()
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or _negatable(operation)
+]
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStack]:
+    keys = VapidKeys.generate()
+    env = {"HUB_VAPID_PUBLIC_KEY": keys.public_key, "HUB_VAPID_PRIVATE_KEY": keys.private_key}
+    with hub_stack(tmp_path_factory.mktemp("fuzzed"), workers=0, **env) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def api(fuzzed: HubStack) -> OpenApiSchema:
+    served = httpx.get(f"{fuzzed.url}/openapi.json", timeout=30)
+    assert served.status_code == 200
+    schema = schemathesis.openapi.from_dict(served.json())
+    schema.config.update(base_url=fuzzed.url)
+    return schema
+
+
+def _nowhere(value: Any) -> Any:
+    """``value`` with every URL in it replaced by a closed loopback port."""
+    if isinstance(value, str) and _URL.match(value):
+        return _NOWHERE
+    if isinstance(value, dict):
+        return {key: _nowhere(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nowhere(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(("path", "method", "mode"), CASES)
+def test_no_request_gets_a_server_error_or_an_undocumented_answer(
+    api: OpenApiSchema, path: str, method: str, mode: GenerationMode
+) -> None:
+    operation = api[path][method.upper()]
+
+    @seed(_SEED)
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def fuzz(case: Case) -> None:
+        case.body = _nowhere(case.body)
+        if case.query:
+            case.query = _nowhere(case.query)
+        response = case.call(timeout=30)
+        # The health check's 503 (no worker here) is its documented answer, not a server error.
+        documented = str(response.status_code) in operation.responses.status_codes
+        checks = [response_schema_conformance] if documented else [not_a_server_error, response_schema_conformance]
+        case.validate_response(response, checks=checks)
+
+    fuzz()
