@@ -56,6 +56,7 @@ class Body:
     description: str = ""
     extends: type | None = None
     """A typed dict the body is, besides its fields (``PUT /api/workflows/{id}`` takes a workflow)."""
+    example: Mapping[str, Any] | None = None
 
     def read(self, data: Mapping[str, Any]) -> Fields:
         return Fields(data, self)

@@ -26,6 +26,11 @@ EXECUTE = Body(
         BodyField("callbackUrl", "url", "Receives a signed POST when the execution ends"),
     ),
     "workflowId, or an inline workflow with an id",
+    example={
+        "workflowId": "hello",
+        "workflow": {"id": "hello", "nodes": [{"id": "start", "type": "trigger", "config": {}}]},
+        "inputs": {"start": {"name": "Ada"}},
+    },
 )
 AFTER = QueryInt("after", "Only events with seq greater than this", default=0, minimum=0, maximum=2**62)
 EVENT_LIMIT = QueryInt("limit", "At most this many events", default=1000, minimum=1, maximum=1000)

@@ -152,6 +152,8 @@ def _operation(route: ApiRoute, shapes: dict[str, type]) -> dict[str, Any]:
             "description": spec.body.description,
             "content": {"application/json": {"schema": _body_schema(spec.body, shapes)}},
         }
+        if spec.body.example is not None:
+            operation["requestBody"]["content"]["application/json"]["example"] = spec.body.example
     elif isinstance(spec.body, Content):
         content, description = _content(spec.body, shapes)
         operation["requestBody"] = {"required": False, "description": description, "content": content}

@@ -26,6 +26,13 @@ SUBSCRIPTION = Body(
         BodyField("organizationId", "text", "Every execution of this organization (without executionId)"),
     ),
     "With neither executionId nor organizationId, every execution",
+    example={
+        "subscription": {
+            "endpoint": "https://push.example/send/abc",
+            "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+        },
+        "organizationId": "acme",
+    },
 )
 
 

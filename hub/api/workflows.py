@@ -16,6 +16,12 @@ DEFINITION = Body(
     (BodyField("organizationId", "text", "The organization that owns the workflow"),),
     "A workflow definition; the path's id wins over the body's",
     extends=schemas.Workflow,
+    example={
+        "name": "Hello",
+        "nodes": [{"id": "start", "type": "trigger"}, {"id": "done", "type": "output", "config": {}}],
+        "connections": [{"fromNodeId": "start", "toNodeId": "done"}],
+        "organizationId": "acme",
+    },
 )
 
 

@@ -45,12 +45,17 @@ def _negatable(operation: dict[str, Any]) -> bool:
     )
 
 
+KNOWN = "known ids"
+"""Positive generation with the path naming things that exist, so the answers past the 404 are fuzzed too."""
+
 CASES = [
     pytest.param(path, method, mode, id=f"{method.upper()} {path} {mode}")
     for path, methods in DOCUMENT["paths"].items()
     for method, operation in methods.items()
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    if mode is GenerationMode.POSITIVE or _negatable(operation)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE, KNOWN)
+    if mode is GenerationMode.POSITIVE
+    or (mode is GenerationMode.NEGATIVE and _negatable(operation))
+    or (mode == KNOWN and "{" in path)
 ]
 
 
@@ -71,6 +76,24 @@ def api(fuzzed: HubStack) -> OpenApiSchema:
     return schema
 
 
+@pytest.fixture(scope="module")
+def known(fuzzed: HubStack) -> dict[str, str]:
+    """Ids of a stored workflow, a pending execution (no worker runs it) and an uploaded file."""
+    with httpx.Client(base_url=fuzzed.url, timeout=30) as http:
+        workflow = {"nodes": [{"id": "start", "type": "trigger", "config": {}}]}
+        assert http.put("/api/workflows/known", json=workflow).status_code == 200
+        started = http.post("/api/workflows/execute", json={"workflowId": "known"})
+        uploaded = http.post("/api/files", files={"file": ("known.csv", b"a,b\n1,2\n", "text/csv")})
+    assert started.status_code == 202 and uploaded.status_code == 201
+    return {
+        "workflow_id": "known",
+        "execution_id": started.json()["executionId"],
+        "node_id": "start",
+        "file_id": uploaded.json()["fileId"],
+        "path": "hub-client.js",
+    }
+
+
 def _nowhere(value: Any) -> Any:
     """``value`` with every URL in it replaced by a closed loopback port."""
     if isinstance(value, str) and _URL.match(value):
@@ -84,9 +107,14 @@ def _nowhere(value: Any) -> Any:
 
 @pytest.mark.parametrize(("path", "method", "mode"), CASES)
 def test_no_request_gets_a_server_error_or_an_undocumented_answer(
-    api: OpenApiSchema, path: str, method: str, mode: GenerationMode
+    api: OpenApiSchema, known: dict[str, str], path: str, method: str, mode: GenerationMode | str
 ) -> None:
     operation = api[path][method.upper()]
+    if mode == KNOWN:
+        names = re.findall(r"{(\w+)}", path)
+        strategy = operation.as_strategy(path_parameters={name: known[name] for name in names})
+    else:
+        strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
 
     @seed(_SEED)
     @settings(
@@ -97,7 +125,7 @@ def test_no_request_gets_a_server_error_or_an_undocumented_answer(
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=strategy)
     def fuzz(case: Case) -> None:
         case.body = _nowhere(case.body)
         if case.query:

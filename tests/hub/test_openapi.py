@@ -11,7 +11,9 @@ from starlette.routing import Route, WebSocketRoute
 from hub.api._request import Body, BodyField
 from hub.api.openapi import document
 from hub.app import create_app
+from hub.push import parse_subscription
 from hub.settings import Settings
+from hub.workflow import parse_workflow
 
 APP = create_app(Settings.from_env(environ={}, env_file=None))
 
@@ -98,3 +100,12 @@ def test_the_socket_messages_are_components(spec: dict[str, Any]) -> None:
     }
     assert {"1000", "4008", "4400", "4401", "4404"} <= set(socket["closeCodes"])
     assert "execution.completed" in spec["components"]["schemas"]["EventType"]["enum"]
+
+
+def test_the_documented_example_bodies_are_accepted(spec: dict[str, Any]) -> None:
+    execute = spec["paths"]["/api/workflows/execute"]["post"]["requestBody"]["content"]["application/json"]
+    definition = spec["paths"]["/api/workflows/{workflow_id}"]["put"]["requestBody"]["content"]["application/json"]
+    assert parse_workflow(execute["example"]["workflow"]).id == "hello"
+    assert len(parse_workflow(definition["example"], workflow_id="hello").nodes) == 2
+    subscription = spec["paths"]["/api/push/subscriptions"]["post"]["requestBody"]["content"]["application/json"]
+    assert parse_subscription(subscription["example"]["subscription"])["endpoint"].startswith("https://")
