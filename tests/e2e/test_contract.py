@@ -17,6 +17,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from jsonschema import Draft202012Validator
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -26,7 +27,7 @@ from hub.api.openapi import document
 from hub.app import create_app
 from hub.push import VapidKeys
 from hub.settings import Settings
-from tests.support import HubStack, hub_stack
+from tests.support import HubClient, HubStack, hub_stack, linear
 
 EXAMPLES_PER_OPERATION = 60
 _SEED = 20240612
@@ -137,3 +138,37 @@ def test_no_request_gets_a_server_error_or_an_undocumented_answer(
         case.validate_response(response, checks=checks)
 
     fuzz()
+
+
+def _conforms(name: str, instance: Any) -> None:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]}
+    problems = [
+        f"{list(error.absolute_path)}: {error.message}" for error in Draft202012Validator(schema).iter_errors(instance)
+    ]
+    assert not problems, f"{name}: {problems}"
+
+
+async def test_a_completed_execution_is_answered_as_documented(client: HubClient) -> None:
+    execution_id = await client.execute(linear(("a", "trigger", {}), ("b", "output", {})), {"a": {"x": 1}})
+    await client.wait_for(execution_id)
+    _conforms("ExecutionDetail", await client.execution(execution_id))
+    events = await client.http.get(f"/api/executions/{execution_id}/events")
+    _conforms("EventPage", events.json())
+    listed = await client.http.get("/api/executions", params={"limit": 5})
+    _conforms("ExecutionList", listed.json())
+
+
+async def test_a_failed_execution_is_answered_as_documented(client: HubClient) -> None:
+    closed_port = {"url": "http://127.0.0.1:9/", "method": "GET"}
+    execution_id = await client.execute(linear(("a", "trigger", {}), ("b", "http", closed_port)))
+    assert (await client.wait_for(execution_id))["status"] == "failed"
+    _conforms("ExecutionDetail", await client.execution(execution_id))
+    _conforms("EventPage", (await client.http.get(f"/api/executions/{execution_id}/events")).json())
+
+
+async def test_the_socket_sends_the_documented_messages(client: HubClient) -> None:
+    execution_id = await client.execute(linear(("a", "trigger", {}), ("b", "output", {})))
+    snapshot, *events = await client.watch(execution_id)
+    _conforms("Snapshot", snapshot)
+    for event in events:
+        _conforms("Event", event)
