@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from importlib.metadata import version
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
@@ -84,7 +84,7 @@ def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
         elif isinstance(route, WebSocketRoute) and route.endpoint is live.execution_socket:
             websockets[route.path] = _execution_socket(route)
         elif isinstance(route, Mount) and isinstance(route.app, StaticFiles):
-            paths[f"{route.path}/{{path}}"] = {"get": _static_files(route)}
+            paths[f"{route.path}/{{path}}"] = {"get": _STATIC_FILES}
         else:
             raise TypeError(f"the API document cannot describe {route!r}; make it an ApiRoute with an Operation")
     return {
@@ -231,16 +231,18 @@ def _body_schema(body: Body, shapes: dict[str, type]) -> dict[str, Any]:
     return schema
 
 
-def _static_files(route: Mount) -> dict[str, Any]:
-    return {
-        "operationId": "getStaticFile",
-        "summary": "hub-client.js, its types, and the viewer's scripts and styles",
-        "parameters": [_path_parameter("path")],
-        "responses": {
-            "200": {"description": "The file", "content": {"*/*": {"schema": {"type": "string"}}}},
-            "4XX": {"description": "No such file", "content": {"text/plain": {"schema": {"type": "string"}}}},
+_STATIC_FILES: dict[str, Any] = {
+    "operationId": "staticFile",
+    "summary": "hub-client.js, its types, and the viewer's scripts and styles",
+    "parameters": [_path_parameter("path")],
+    "responses": {
+        "200": {"description": "The file", "content": {"*/*": {"schema": {"type": "string"}}}},
+        "4XX": {
+            "description": "No such file",
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
         },
-    }
+    },
+}
 
 
 _CLOSE_CODES = {
@@ -253,7 +255,6 @@ _CLOSE_CODES = {
 
 
 def _execution_socket(route: WebSocketRoute) -> dict[str, Any]:
-    messages: dict[str, Literal["Snapshot", "Event"]] = {"snapshot": "Snapshot", "event": "Event"}
     return {
         "summary": "An execution's events, live, each seq once and in order",
         "description": (
@@ -271,7 +272,10 @@ def _execution_socket(route: WebSocketRoute) -> dict[str, Any]:
                 "description": "HUB_API_TOKEN, since browsers cannot set headers on a socket",
             },
         ],
-        "messages": {name: {"$ref": _REF.format(model=model)} for name, model in messages.items()},
+        "messages": {
+            "snapshot": {"$ref": _REF.format(model="Snapshot")},
+            "event": {"$ref": _REF.format(model="Event")},
+        },
         "closeCodes": {str(code): reason for code, reason in _CLOSE_CODES.items()},
     }
 
