@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -72,6 +73,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStack]:
 def api(fuzzed: HubStack) -> OpenApiSchema:
     served = httpx.get(f"{fuzzed.url}/openapi.json", timeout=30)
     assert served.status_code == 200
+    validate(served.json())
     schema = schemathesis.openapi.from_dict(served.json())
     schema.config.update(base_url=fuzzed.url)
     return schema
