@@ -21,18 +21,14 @@ from starlette.staticfiles import StaticFiles
 from hub.api import executions, files, health, openapi, push, ui, workflows
 from hub.auth import BearerAuth
 from hub.bus import EventBus
-from hub.database import Database
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
 from hub.files import FileCatalog
-from hub.files import migrate as migrate_files
 from hub.live import execution_socket
 from hub.queue import ExecutionQueue
-from hub.records import migrate as migrate_records
-from hub.redaction import Redactor
 from hub.services import Services
 from hub.settings import Settings
-from hub.store import ExecutionStore
+from hub.storage import open_storage
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = Database(settings.database)
-        await database.open()
-        store = ExecutionStore(database, Redactor(settings.secrets()))
-        await store.migrate()
-        await migrate_files(database)
-        await migrate_records(database)
+        store = await open_storage(settings)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(
@@ -65,13 +56,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await bus.start()
         app.state.services = Services(
             settings=settings,
-            database=database,
             store=store,
             redis=redis,
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
-            files=FileCatalog(database, settings.data_dir),
+            files=FileCatalog(store.files, settings.data_dir),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -80,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.stop()
             await fanout.stop()
             await redis.aclose()
-            await database.close()
+            await store.close()
 
     routes: list[BaseRoute] = [
         *health.routes,

@@ -2,6 +2,7 @@
 
 HubError
 ├── SettingsError        a setting in the environment or .env cannot be used        (startup)
+├── SchemaOutdated       the database schema is older than the code: hub migrate    (startup)
 ├── BadRequest           the body is not JSON, or a field has the wrong type        400
 ├── NotFound             no execution, workflow or file with that id                404
 ├── Conflict             the execution is in a state that does not allow this      409
@@ -39,6 +40,11 @@ class HubError(Exception):
 
 class SettingsError(HubError):
     """Raised when a setting cannot be used; the message names the variable."""
+
+
+class SchemaOutdated(HubError):
+    """Raised at start-up when the database's schema is older than the code; the message says to run
+    ``hub migrate``."""
 
 
 class BadRequest(HubError):

@@ -1,31 +1,18 @@
 """Uploaded files: their bytes under ``<HUB_DATA_DIR>/files/<organization or _>/<fileId>``, their metadata
-in the ``files`` table of the hub's SQLite file."""
+in the store (``hub.storage.FileMetadata``)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
-import sqlite3
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from handlers.contract import NodeError, StoredFile
 from handlers.filetypes import identify
-from hub.database import Database
 from hub.events import utc_now
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS files (
-        id TEXT PRIMARY KEY,
-        organizationId TEXT,
-        name TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        contentType TEXT NOT NULL,
-        createdAt TEXT NOT NULL)""",
-)
+from hub.storage import FileMetadata, FileRecord
 
 ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 """An organization id that can name a folder: it can be neither ``_`` (no organization) nor ``..``."""
@@ -33,42 +20,16 @@ ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 _NO_ORGANIZATION = "_"
 
 
-async def migrate(database: Database) -> None:
-    await database.migrate(SCHEMA)
-
-
 def _move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
 
 
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """One uploaded file's metadata, as ``GET /api/files/{id}`` shows it."""
-
-    file_id: str
-    organization_id: str | None
-    name: str
-    size: int
-    content_type: str
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "fileId": self.file_id,
-            "name": self.name,
-            "size": self.size,
-            "contentType": self.content_type,
-            "organizationId": self.organization_id,
-            "createdAt": self.created_at,
-        }
-
-
 class FileCatalog:
     """Where uploads live on disk, and their rows in the ``files`` table."""
 
-    def __init__(self, database: Database, data_dir: Path) -> None:
-        self._db = database
+    def __init__(self, metadata: FileMetadata, data_dir: Path) -> None:
+        self._metadata = metadata
         self.root = data_dir / "files"
 
     @property
@@ -94,36 +55,14 @@ class FileCatalog:
         target = self.path_of(organization_id, record.file_id)
         await asyncio.to_thread(_move, source, target)
         try:
-            await self._add(record)
+            await self._metadata.add(record)
         except BaseException:
             await asyncio.to_thread(target.unlink, True)
             raise
         return record
 
-    async def _add(self, record: FileRecord) -> None:
-        def insert(connection: sqlite3.Connection) -> None:
-            connection.execute(
-                """INSERT INTO files (id, organizationId, name, size, contentType, createdAt)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    record.file_id,
-                    record.organization_id,
-                    record.name,
-                    record.size,
-                    record.content_type,
-                    record.created_at,
-                ),
-            )
-
-        await self._db.write(insert)
-
     async def get(self, file_id: str) -> FileRecord | None:
-        row = await self._db.fetch_one(
-            "SELECT id, organizationId, name, size, contentType, createdAt FROM files WHERE id = ?", (file_id,)
-        )
-        if row is None:
-            return None
-        return FileRecord(row[0], row[1], row[2], row[3], row[4], row[5])
+        return await self._metadata.get(file_id)
 
     def scoped(self, organization_id: str | None) -> OrganizationFiles:
         return OrganizationFiles(self, organization_id)

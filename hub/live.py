@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hub.errors import NotFound
 from hub.events import Event, ExecutionStatus, dumps
 from hub.fanout import EventFanout, Subscription
-from hub.store import ExecutionStore
+from hub.storage import Storage
 
 CLOSE_DONE = 1000
 CLOSE_TOO_SLOW = 4008
@@ -49,7 +49,7 @@ _NEXT = {
 class _Stream:
     """Sends one execution's events to one socket, in seq order, each once."""
 
-    def __init__(self, websocket: WebSocket, store: ExecutionStore, subscription: Subscription, cursor: int) -> None:
+    def __init__(self, websocket: WebSocket, store: Storage, subscription: Subscription, cursor: int) -> None:
         self.websocket = websocket
         self.store = store
         self.subscription = subscription
@@ -120,9 +120,7 @@ async def _until_disconnect(websocket: WebSocket, subscription: Subscription) ->
         subscription.offer(_GONE)
 
 
-async def _open(
-    websocket: WebSocket, store: ExecutionStore, subscription: Subscription, after: int | None
-) -> _Stream | None:
+async def _open(websocket: WebSocket, store: Storage, subscription: Subscription, after: int | None) -> _Stream | None:
     """The socket's stream, after the snapshot when there is no ``after``; None, and the socket closed, for an
     unknown execution. A function of its own so that no idle socket keeps its snapshot."""
     try:
@@ -140,7 +138,7 @@ async def _open(
 
 
 async def execution_socket(websocket: WebSocket) -> None:
-    store: ExecutionStore = websocket.app.state.store
+    store: Storage = websocket.app.state.store
     fanout: EventFanout = websocket.app.state.fanout
     await websocket.accept()
     try:

@@ -1,16 +1,14 @@
-"""Web Push subscriptions: who is told when an execution ends, and the VAPID key pair that signs the pushes.
+"""Web Push subscriptions as clients send them, and the VAPID key pair that signs the pushes.
 
 A subscription covers one execution (``executionId``), every execution of an organization
-(``organizationId``), or, with neither, every execution. The outbox turns each matching subscription
-into one delivery when an execution reaches its terminal state.
+(``organizationId``), or, with neither, every execution (``hub.storage.PushTarget``). The outbox turns
+each matching subscription into one delivery when an execution reaches its terminal state.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import sqlite3
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,22 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hub.database import Database
 from hub.errors import InvalidRequest, Problem
-from hub.events import dumps, loads, utc_now
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS push_subscriptions (
-        id TEXT PRIMARY KEY,
-        endpoint TEXT NOT NULL,
-        subscription TEXT NOT NULL,
-        scope TEXT NOT NULL,
-        executionId TEXT,
-        organizationId TEXT,
-        createdAt TEXT NOT NULL,
-        UNIQUE (endpoint, scope))""",
-    "CREATE INDEX IF NOT EXISTS ix_push_execution ON push_subscriptions (executionId)",
-)
 
 
 def b64url(data: bytes) -> str:
@@ -58,22 +41,6 @@ class VapidKeys:
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
         return cls(b64url(public), b64url(key.private_numbers().private_value.to_bytes(32, "big")))
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Whom a subscription is for: one execution, one organization, or (neither) every execution."""
-
-    execution_id: str | None = None
-    organization_id: str | None = None
-
-    @property
-    def scope(self) -> str:
-        if self.execution_id is not None:
-            return f"execution:{self.execution_id}"
-        if self.organization_id is not None:
-            return f"organization:{self.organization_id}"
-        return "all"
 
 
 def parse_subscription(value: Any, path: str = "subscription") -> dict[str, Any]:
@@ -103,59 +70,3 @@ def _is_key(value: Any, size: int) -> bool:
         return len(b64url_decode(value)) == size
     except (binascii.Error, ValueError):
         return False
-
-
-class PushSubscriptions:
-    """The ``push_subscriptions`` table."""
-
-    def __init__(self, database: Database) -> None:
-        self.db = database
-
-    async def add(self, subscription: Mapping[str, Any], target: Target) -> str:
-        """Stores a subscription (again, harmlessly); returns its id."""
-        subscription_id = str(uuid.uuid4())
-
-        def upsert(connection: sqlite3.Connection) -> str:
-            rows = list(
-                connection.execute(
-                    """INSERT INTO push_subscriptions
-                           (id, endpoint, subscription, scope, executionId, organizationId, createdAt)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (endpoint, scope) DO UPDATE SET subscription = excluded.subscription
-                       RETURNING id""",
-                    (
-                        subscription_id,
-                        subscription["endpoint"],
-                        dumps(subscription),
-                        target.scope,
-                        target.execution_id,
-                        target.organization_id,
-                        utc_now(),
-                    ),
-                ).fetchall()
-            )
-            found: str = rows[0]["id"]
-            return found
-
-        return await self.db.write(upsert)
-
-    async def remove(self, endpoint: str, target: Target) -> int:
-        def delete(connection: sqlite3.Connection) -> int:
-            cursor = connection.execute(
-                "DELETE FROM push_subscriptions WHERE endpoint = ? AND scope = ?", (endpoint, target.scope)
-            )
-            return cursor.rowcount
-
-        return await self.db.write(delete)
-
-    async def forget_endpoint(self, endpoint: str) -> None:
-        """Removes every subscription of an endpoint the push service says is gone (404 or 410)."""
-
-        def delete(connection: sqlite3.Connection) -> None:
-            connection.execute("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,))
-
-        await self.db.write(delete)
-
-    async def get(self, subscription_id: str) -> dict[str, Any] | None:
-        row = await self.db.fetch_one("SELECT subscription FROM push_subscriptions WHERE id = ?", (subscription_id,))
-        return None if row is None else dict(loads(row["subscription"]))

@@ -10,20 +10,18 @@ from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
 from hub.bus import EventBus
-from hub.database import Database
 from hub.fanout import EventFanout
 from hub.files import FileCatalog
 from hub.queue import ExecutionQueue
 from hub.settings import Settings
-from hub.store import ExecutionStore, NewExecution, NodeState
+from hub.storage import NewExecution, NodeState, Storage
 from hub.workflow import Workflow
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
-    database: Database
-    store: ExecutionStore
+    store: Storage
     redis: Redis
     bus: EventBus
     queue: ExecutionQueue

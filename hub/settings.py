@@ -27,6 +27,54 @@ class Engine(StrEnum):
     NATIVE = "native"
 
 
+class DatabaseKind(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgresql"
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """Where the store lives: ``sqlite:///relative/path``, ``sqlite:////absolute/path`` (as SQLAlchemy
+    writes them) or ``postgresql://user:password@host:5432/db``."""
+
+    kind: DatabaseKind
+    url: str
+    path: Path | None = None
+
+    @classmethod
+    def sqlite(cls, path: Path) -> DatabaseUrl:
+        return cls(DatabaseKind.SQLITE, f"sqlite:///{path}", path)
+
+    @classmethod
+    def parse(cls, text: str, name: str = "HUB_DATABASE_URL") -> DatabaseUrl:
+        scheme, separator, rest = text.partition("://")
+        if scheme == "sqlite" and separator:
+            path = rest[1:] if rest.startswith("/") else ""
+            if not path:
+                raise SettingsError(f"{name} must name the SQLite file, as sqlite:///path/to/hub.sqlite3")
+            return cls(DatabaseKind.SQLITE, text, Path(path))
+        if scheme in ("postgresql", "postgres") and separator:
+            parts = urlsplit(text)
+            if not parts.hostname or not parts.path.strip("/"):
+                raise SettingsError(f"{name} must name the host and the database, as postgresql://host:5432/db")
+            return cls(DatabaseKind.POSTGRES, text)
+        raise SettingsError(f"{name} must start with sqlite:/// or postgresql://; got {_without_password(text)!r}")
+
+    @property
+    def password(self) -> str | None:
+        return urlsplit(self.url).password if self.kind is DatabaseKind.POSTGRES else None
+
+    def __str__(self) -> str:
+        return _without_password(self.url)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the hub and its workers can be told. ``.env.example`` documents each variable."""
@@ -34,7 +82,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str = "redis://127.0.0.1:6379/0"
-    database: Path = Path("data/hub.sqlite3")
+    database_url: DatabaseUrl = DatabaseUrl.sqlite(Path("data/hub.sqlite3"))
     data_dir: Path = Path("data")
     engine: Engine = Engine.PREFECT
     prefect_api_url: str | None = None
@@ -68,7 +116,7 @@ class Settings:
             host=read.text("HUB_HOST", cls.host),
             port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
             redis_url=read.text("REDIS_URL", cls.redis_url),
-            database=Path(read.text("HUB_DATABASE", str(data_dir / "hub.sqlite3"))),
+            database_url=_database_url(read, data_dir),
             data_dir=data_dir,
             engine=Engine(read.choice("HUB_ENGINE", cls.engine.value, [e.value for e in Engine])),
             prefect_api_url=read.optional("PREFECT_API_URL"),
@@ -99,8 +147,18 @@ class Settings:
             self.vapid_private_key,
             self.api_token,
             urlsplit(self.redis_url).password,
+            self.database_url.password,
         ]
         return [value for value in found if value and len(value) >= 4]
+
+
+def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
+    url, path = read.optional("HUB_DATABASE_URL"), read.optional("HUB_DATABASE")
+    if url is not None and path is not None:
+        raise SettingsError("Set HUB_DATABASE_URL or HUB_DATABASE (a SQLite file's path), not both")
+    if url is not None:
+        return DatabaseUrl.parse(url)
+    return DatabaseUrl.sqlite(Path(path) if path is not None else data_dir / "hub.sqlite3")
 
 
 def _node_settings(read: _Reader) -> NodeSettings:

@@ -21,10 +21,8 @@ import httpx
 
 from hub.bus import EventBus
 from hub.events import EventType, dumps, loads
-from hub.outbox import Delivery, DeliveryKind, DeliveryOutbox, DeliveryStatus
-from hub.push import PushSubscriptions
 from hub.settings import Settings
-from hub.store import ExecutionStore
+from hub.storage import Delivery, DeliveryKind, DeliveryStatus, Storage
 from jobs.web_push import PushRejected, send_push
 from jobs.webhooks import post_webhook
 
@@ -61,12 +59,12 @@ def _where(url: str) -> str:
 class Deliverer:
     """Sends due deliveries of the outbox and writes the outcome of each attempt, with its event."""
 
-    def __init__(self, settings: Settings, store: ExecutionStore, bus: EventBus) -> None:
+    def __init__(self, settings: Settings, store: Storage, bus: EventBus) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
-        self.outbox = DeliveryOutbox(store.db)
-        self.subscriptions = PushSubscriptions(store.db)
+        self.outbox = store.outbox
+        self.subscriptions = store.push
 
     async def run_forever(self) -> None:
         async with (

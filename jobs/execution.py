@@ -19,9 +19,8 @@ from hub.errors import LeaseLost
 from hub.events import ExecutionStatus
 from hub.files import FileCatalog
 from hub.queue import ExecutionQueue
-from hub.records import OrganizationRecords
 from hub.settings import Settings
-from hub.store import ExecutionStore, RunState
+from hub.storage import RunState, Storage
 from hub.workflow import parse_workflow
 from jobs.engines import Engine
 from jobs.lease import Lease
@@ -63,7 +62,7 @@ class WorkerState:
 
     settings: Settings
     worker_id: str
-    store: ExecutionStore
+    store: Storage
     bus: EventBus
     queue: ExecutionQueue
     services: NodeServices
@@ -143,8 +142,8 @@ def _graph_run(state: WorkerState, stored: RunState) -> GraphRun:
         trigger_data=stored.trigger_data,
         organization_id=stored.organization_id,
         stored=stored.nodes,
-        records=OrganizationRecords(state.store.db, stored.organization_id),
-        files=FileCatalog(state.store.db, state.settings.data_dir).scoped(stored.organization_id),
+        records=state.store.records(stored.organization_id),
+        files=FileCatalog(state.store.files, state.settings.data_dir).scoped(stored.organization_id),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.bus import EventBus
 from hub.events import Event, EventType, ExecutionStatus, dumps, loads
-from hub.store import ExecutionStore
+from hub.storage import RunLedger
 from hub.workflow import Node
 from jobs.lease import Lease
 
@@ -42,7 +42,7 @@ class Recorder:
     the lease's end they are awaited, so that a worker that lost its lease stops before its next node.
     """
 
-    def __init__(self, store: ExecutionStore, bus: EventBus, execution_id: str, owner: str, lease: Lease) -> None:
+    def __init__(self, store: RunLedger, bus: EventBus, execution_id: str, owner: str, lease: Lease) -> None:
         self.store = store
         self.bus = bus
         self.execution_id = execution_id

@@ -32,7 +32,7 @@ from handlers.registry import NODE_TYPES, RUNNER_KEYS
 from handlers.settings import NodeSettings
 from handlers.templating import render_value
 from hub.events import EventType
-from hub.store import NodeState
+from hub.storage import NodeState
 from hub.workflow import Node, Workflow
 from jobs.engines import Engine
 from jobs.recorder import Recorder

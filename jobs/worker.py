@@ -26,15 +26,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hub.bus import EventBus
-from hub.database import Database
-from hub.files import migrate as migrate_files
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
-from hub.records import migrate as migrate_records
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
-from hub.store import ExecutionStore
+from hub.storage import open_storage
 from jobs.deliveries import Deliverer
 from jobs.engines import Engine, NativeEngine, create_engine
 from jobs.execution import StopReason, WorkerState, run_execution
@@ -126,12 +123,7 @@ async def _listen_for_cancels(settings: Settings, state: WorkerState) -> None:
 
 async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    database = Database(settings.database)
-    await database.open()
-    store = ExecutionStore(database, Redactor(settings.secrets()))
-    await store.migrate()
-    await migrate_files(database)
-    await migrate_records(database)
+    store = await open_storage(settings)
     engines: dict[str, Engine] = {EngineName.NATIVE.value: NativeEngine()}
     if settings.engine is EngineName.PREFECT:
         engines[EngineName.PREFECT.value] = create_engine(EngineName.PREFECT.value)
@@ -151,7 +143,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         engines=engines,
     )
     ctx["hub"] = state
-    ctx["database"] = database
+    ctx["store"] = store
     if EngineName.PREFECT.value in engines:
         await _warm_up(engines[EngineName.PREFECT.value])
     sweep_interval = min(5.0, settings.lease_seconds / 3)
@@ -179,8 +171,8 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         resources = state.services.resources
         if isinstance(resources, ResourceCache):
             await resources.close()
-    if "database" in ctx:
-        await ctx["database"].close()
+    if "store" in ctx:
+        await ctx["store"].close()
 
 
 class ResilientWorker(Worker):

@@ -24,6 +24,7 @@ import websockets
 
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
+from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -98,6 +99,10 @@ class HubStack:
         )
         env.update(self.extra_env)
         return env
+
+    def settings(self) -> Settings:
+        """The settings the stack's processes run with, for a test that opens the same store."""
+        return Settings.from_env(self.env(), env_file=None)
 
     def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")

@@ -30,7 +30,7 @@ async def health(request: Request) -> Response:
         problems.append(f"Redis is unreachable ({type(error).__name__})")
     try:
         async with asyncio.timeout(_TIMEOUT_SECONDS):
-            await hub.database.ping()
+            await hub.store.ping()
     except Exception as error:  # noqa: BLE001 - as above, for the database
         database_ok = False
         problems.append(f"the database is unreachable ({type(error).__name__})")

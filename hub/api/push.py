@@ -9,8 +9,9 @@ from hub.api import schemas
 from hub.api._request import Body, BodyField, json_object
 from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
-from hub.push import PushSubscriptions, Target, parse_subscription
+from hub.push import parse_subscription
 from hub.services import Services, services
+from hub.storage import PushTarget
 
 _NOT_SET_UP = (
     "Push notifications are not set up on this hub: "
@@ -47,14 +48,14 @@ async def vapid_public_key(request: Request) -> Response:
     return JSONResponse(schemas.VapidPublicKey(publicKey=_push_ready(services(request))))
 
 
-async def _read(request: Request) -> tuple[dict[str, object], Target]:
+async def _read(request: Request) -> tuple[dict[str, object], PushTarget]:
     fields = SUBSCRIPTION.read(await json_object(request))
     fields.mapping("subscription")
     execution_id = fields.text("executionId")
     organization_id = fields.text("organizationId")
     fields.check()
     subscription = parse_subscription(fields.data.get("subscription"))
-    return subscription, Target(execution_id, organization_id)
+    return subscription, PushTarget(execution_id, organization_id)
 
 
 async def subscribe(request: Request) -> Response:
@@ -63,7 +64,7 @@ async def subscribe(request: Request) -> Response:
     subscription, target = await _read(request)
     if target.execution_id is not None:
         await hub.store.status(target.execution_id)
-    subscription_id = await PushSubscriptions(hub.database).add(subscription, target)
+    subscription_id = await hub.store.push.add(subscription, target)
     return JSONResponse(
         schemas.Subscribed(
             subscriptionId=subscription_id,
@@ -78,7 +79,7 @@ async def subscribe(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     hub = services(request)
     subscription, target = await _read(request)
-    removed = await PushSubscriptions(hub.database).remove(str(subscription["endpoint"]), target)
+    removed = await hub.store.push.remove(str(subscription["endpoint"]), target)
     return JSONResponse(schemas.Unsubscribed(removed=removed, scope=target.scope))
 
 

@@ -14,9 +14,8 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from hub.bus import EventBus
-from hub.database import Database
 from hub.events import EventType, ExecutionStatus
-from hub.store import ExecutionStore
+from hub.storage import open_storage
 from tests.support import HubClient, hub_stack, linear, seqs
 
 _EVENTS = 3000
@@ -65,14 +64,12 @@ class _StalledReader:
 async def test_a_slow_socket_is_closed_with_4008_and_resumes_with_after(tmp_path: Path) -> None:
     with hub_stack(tmp_path, workers=0, HUB_SOCKET_QUEUE="10") as stack:
         client = HubClient(stack)
-        database = Database(stack.database)
-        await database.open()
+        store = await open_storage(stack.settings())
         redis = Redis.from_url(stack.redis.url)
         bus = EventBus(redis)
         await bus.start()
         try:
             execution_id = await client.execute(linear(("start", "trigger", {})))
-            store = ExecutionStore(database)
             assert await store.claim(execution_id, "test-writer", 600) is not None
             reader = _StalledReader(stack.port, f"/ws/executions/{execution_id}?after=0")
             await reader.handshake()
@@ -92,5 +89,5 @@ async def test_a_slow_socket_is_closed_with_4008_and_resumes_with_after(tmp_path
         finally:
             await bus.stop()
             await redis.aclose()
-            await database.close()
+            await store.close()
             await client.close()

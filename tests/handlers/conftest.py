@@ -10,13 +10,11 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from handlers.contract import NodeContext, NodeResult, NodeRun, Scope
+from handlers.contract import NodeContext, NodeResult, NodeRun, RecordStore, Scope
 from handlers.settings import NodeSettings
-from hub.database import Database
-from hub.files import FileCatalog, FileRecord
-from hub.files import migrate as migrate_files
-from hub.records import OrganizationRecords
-from hub.records import migrate as migrate_records
+from hub.files import FileCatalog
+from hub.settings import DatabaseUrl, Settings
+from hub.storage import FileRecord, Storage, open_storage
 
 
 class _Resources:
@@ -28,7 +26,7 @@ class _Resources:
 class Stores:
     """A real SQLite file with its files and records, and a way to run a node against them."""
 
-    database: Database
+    storage: Storage
     catalog: FileCatalog
     directory: Path
     http: httpx.AsyncClient
@@ -40,8 +38,8 @@ class Stores:
         received.write_bytes(content)
         return await self.catalog.adopt(received, name, organization_id)
 
-    def records(self, organization_id: str | None = None) -> OrganizationRecords:
-        return OrganizationRecords(self.database, organization_id)
+    def records(self, organization_id: str | None = None) -> RecordStore:
+        return self.storage.records(organization_id)
 
     async def run(
         self,
@@ -80,10 +78,7 @@ class Stores:
 
 @pytest_asyncio.fixture
 async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    database = Database(tmp_path / "hub.sqlite3")
-    await database.open()
-    await migrate_files(database)
-    await migrate_records(database)
+    storage = await open_storage(Settings(database_url=DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")))
     async with httpx.AsyncClient() as http:
-        yield Stores(database, FileCatalog(database, tmp_path / "data"), tmp_path, http)
-    await database.close()
+        yield Stores(storage, FileCatalog(storage.files, tmp_path / "data"), tmp_path, http)
+    await storage.close()

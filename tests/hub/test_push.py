@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import InvalidRequest
-from hub.push import Target, VapidKeys, b64url, b64url_decode, parse_subscription
+from hub.push import VapidKeys, b64url, b64url_decode, parse_subscription
+from hub.storage import PushTarget
 
 P256DH = b64url(b"\x04" + bytes(64))
 AUTH = b64url(bytes(16))
@@ -40,9 +41,9 @@ def test_a_subscription_that_is_not_an_object_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("target", "scope"),
-    [(Target("e1", "org"), "execution:e1"), (Target(None, "org"), "organization:org"), (Target(), "all")],
+    [(PushTarget("e1", "org"), "execution:e1"), (PushTarget(None, "org"), "organization:org"), (PushTarget(), "all")],
 )
-def test_the_scope_is_the_execution_then_the_organization_then_everything(target: Target, scope: str) -> None:
+def test_the_scope_is_the_execution_then_the_organization_then_everything(target: PushTarget, scope: str) -> None:
     assert target.scope == scope
 
 

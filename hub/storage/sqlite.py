@@ -1,4 +1,4 @@
-"""The SQLite file that the hub and the workers on one machine share.
+"""The SQLite engine: the file that the hub and the workers on one machine share (the default).
 
 WAL mode lets readers run beside the one writer, and ``busy_timeout`` makes a second process wait for
 the write lock instead of failing with "database is locked". Reads go through aiosqlite. Writes go to
@@ -14,7 +14,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,9 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-T = TypeVar("T")
+from hub.storage._engine import Dialect, Reader, Row, Work
 
-Work = Callable[[sqlite3.Connection], T]
-"""A write: a plain function given the writer's connection, already inside a transaction."""
+T = TypeVar("T")
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -134,8 +133,24 @@ class _Writer(threading.Thread):
             write.loop.call_soon_threadsafe(_settle, write.future, result, failure)
 
 
-class Database:
+class _SnapshotReader:
+    """Reads on the reader connection while it holds a read transaction."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
+        return list(await self._connection.execute_fetchall(sql, parameters))
+
+    async def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetch_all(sql, parameters)
+        return rows[0] if rows else None
+
+
+class SqliteEngine:
     """The writer thread and an aiosqlite reader for one SQLite file."""
+
+    dialect = Dialect.SQLITE
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -160,15 +175,6 @@ class Database:
             await asyncio.to_thread(self._writer.stop)
         self._writer = self._reader = None
 
-    async def migrate(self, statements: Iterable[str]) -> None:
-        """Runs idempotent DDL (``CREATE ... IF NOT EXISTS``) in one transaction."""
-
-        def apply(connection: sqlite3.Connection) -> None:
-            for statement in statements:
-                connection.execute(statement)
-
-        await self.write(apply)
-
     async def write(self, work: Work[T]) -> T:
         """Runs ``work`` inside a transaction and returns its result once that transaction committed.
 
@@ -180,30 +186,30 @@ class Database:
         """Queues ``work`` now, without waiting: writes commit in the order they are submitted, and the
         future resolves once this one has committed."""
         if self._writer is None:
-            raise RuntimeError("the database is not open; call Database.open() first")
+            raise RuntimeError("the database is not open; call SqliteEngine.open() first")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         future.add_done_callback(_retrieve)
         self._writer.submit(_Write(work, future, loop))
         return future
 
-    async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         connection = self._require_reader()
         async with self._read_lock:
             return list(await connection.execute_fetchall(sql, parameters))
 
-    async def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetch_all(sql, parameters)
         return rows[0] if rows else None
 
     @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def snapshot(self) -> AsyncIterator[Reader]:
         """A read transaction: every query inside sees the same committed state."""
         connection = self._require_reader()
         async with self._read_lock:
             await connection.execute("BEGIN")
             try:
-                yield connection
+                yield _SnapshotReader(connection)
             finally:
                 await connection.execute("COMMIT")
 
@@ -212,5 +218,5 @@ class Database:
 
     def _require_reader(self) -> aiosqlite.Connection:
         if self._reader is None:
-            raise RuntimeError("the database is not open; call Database.open() first")
+            raise RuntimeError("the database is not open; call SqliteEngine.open() first")
         return self._reader

@@ -1,40 +1,33 @@
 """The ``records`` table that saveRecords and fetchData share: JSON records by entity, per organization.
 
 Every statement is parameterised: values and JSON paths travel as parameters, never inside the SQL, and
-every field name must match ``RECORD_FIELD`` before it is made into a path.
+every field name must match ``RECORD_FIELD`` before it is made into a path. The JSON functions differ
+by dialect: ``SqliteRecords`` uses SQLite's JSON1; PostgreSQL's version (jsonb) is chosen in
+``organization_records``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from handlers.contract import FILTER_OPERATORS, RECORD_FIELD, RecordFilter, RecordOrder, SavedRecords
-from hub.database import Database
+from handlers.contract import FILTER_OPERATORS, RECORD_FIELD, RecordFilter, RecordOrder, RecordStore, SavedRecords
 from hub.events import dumps, utc_now
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS records (
-        id TEXT PRIMARY KEY,
-        entity TEXT NOT NULL,
-        organizationId TEXT,
-        data TEXT NOT NULL,
-        createdAt TEXT NOT NULL,
-        updatedAt TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS ix_records_entity ON records (organizationId, entity)",
-)
+from hub.storage._engine import Connection, Dialect, Engine
 
 _COMPARISONS = {">", ">=", "<", "<="}
 _NUMBER_TYPES = ("integer", "real")
 
 
-async def migrate(database: Database) -> None:
-    await database.migrate(SCHEMA)
+def organization_records(engine: Engine, organization_id: str | None) -> RecordStore:
+    """The records of one organization, on the engine's JSON functions."""
+    if engine.dialect is Dialect.SQLITE:
+        return SqliteRecords(engine, organization_id)
+    raise NotImplementedError(f"records on {engine.dialect.value} are not implemented yet")
 
 
 def _path(field: str) -> str:
@@ -96,11 +89,11 @@ def _condition(item: RecordFilter) -> tuple[str, list[Any]]:
     raise ValueError(f"unknown filter operator {item.op!r}; use one of {', '.join(FILTER_OPERATORS)}")
 
 
-class OrganizationRecords:
-    """The records of one organization (or of executions without one, for ``None``)."""
+class SqliteRecords:
+    """The records of one organization (or of executions without one, for ``None``), with JSON1."""
 
-    def __init__(self, database: Database, organization_id: str | None) -> None:
-        self._db = database
+    def __init__(self, engine: Engine, organization_id: str | None) -> None:
+        self._db = engine
         self._organization_id = organization_id
 
     async def save(
@@ -110,7 +103,7 @@ class OrganizationRecords:
         keys = [_key_of(record.get(upsert_key)) for record in records] if upsert_key is not None else []
         organization_id = self._organization_id
 
-        def write(connection: sqlite3.Connection) -> SavedRecords:
+        def write(connection: Connection) -> SavedRecords:
             now = utc_now()
             existing: dict[tuple[str, Any], str] = {}
             if key_path is not None:
@@ -118,7 +111,7 @@ class OrganizationRecords:
                     """SELECT id, json_type(data, ?), json_extract(data, ?) FROM records
                        WHERE organizationId IS ? AND entity = ? ORDER BY rowid""",
                     (key_path, key_path, organization_id, entity),
-                )
+                ).fetchall()
                 for record_id, json_type, value in rows:
                     if json_type is not None:
                         existing.setdefault(_stored_key(json_type, value), record_id)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from hub.events import loads
+from hub.storage._engine import Row
 
 _NODE_FIELDS = ("nodeId", "nodeType", "nodeLabel", "status", "message", "duration", "timestamp", "attempts", "error")
 
 
-def progress(row: sqlite3.Row) -> dict[str, Any]:
+def progress(row: Row) -> dict[str, Any]:
     total = row["totalNodes"]
     finished = row["completedNodes"] + row["failedNodes"] + row["skippedNodes"]
     if row["status"] == "completed":
@@ -27,7 +27,7 @@ def progress(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def execution_summary(row: sqlite3.Row) -> dict[str, Any]:
+def execution_summary(row: Row) -> dict[str, Any]:
     """The list view of an execution: no logs, no outputs."""
     return {
         "executionId": row["id"],
@@ -46,7 +46,7 @@ def execution_summary(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def execution_detail(row: sqlite3.Row, node_rows: Iterable[sqlite3.Row]) -> dict[str, Any]:
+def execution_detail(row: Row, node_rows: Iterable[Row]) -> dict[str, Any]:
     """``GET /api/executions/{id}``: the summary plus final output, logs and every node's state."""
     logs = [{field: node[field] for field in _NODE_FIELDS} for node in node_rows]
     by_id = {log["nodeId"]: log for log in logs}
