@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from hub import live
-from hub.api._request import Body, BodyField, QueryInt, QueryParameter, QueryText
+from hub.api._request import Body, BodyField, QueryInt, QueryParameter
 from hub.api.schemas import Error, Event, Invalid, Snapshot
 from hub.auth import CLOSE_UNAUTHORIZED
 
@@ -128,7 +128,7 @@ def _schemas(shapes: Iterable[type]) -> dict[str, Any]:
 def _content(answer: Answer, shapes: dict[str, type]) -> tuple[dict[str, Any], str]:
     if isinstance(answer, Content):
         return {media: dict(value) for media, value in answer.media_types.items()}, answer.description
-    return {"application/json": {"schema": _ref(answer, shapes)}}, (answer.__doc__ or "").strip()
+    return {"application/json": {"schema": _ref(answer, shapes)}}, ""
 
 
 def _operation(route: ApiRoute, shapes: dict[str, type]) -> dict[str, Any]:
@@ -190,7 +190,6 @@ def _query_parameter(parameter: QueryParameter) -> dict[str, Any]:
         schema = {"type": "string", "enum": list(parameter.choices)}
     else:
         schema = {"type": "string"}
-    assert isinstance(parameter, QueryInt | QueryText)
     return {
         "name": parameter.name,
         "in": "query",
