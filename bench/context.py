@@ -31,10 +31,11 @@ class Bench:
     profiles: dict[str, Path] = field(default_factory=dict)
     _stacks: int = 0
 
-    def stack(self, **settings: str) -> BenchStack:
-        """A new hub stack on the system core, with the user's settings except those given here."""
+    def stack(self, *, postgres: bool = False, **settings: str) -> BenchStack:
+        """A new hub stack on the system core, with the user's settings except those given here; on a
+        PostgreSQL database of its own with ``postgres``."""
         self._stacks += 1
-        return BenchStack(self.work / f"stack-{self._stacks}", self.cores.system, settings)
+        return BenchStack(self.work / f"stack-{self._stacks}", self.cores.system, settings, postgres=postgres)
 
     def clients(self, role: str, arguments: list[dict[str, Any]], *, on_system: bool = False) -> ClientGroup:
         """Client processes on the client core; ``on_system`` for those that stand in for a worker."""

@@ -5,11 +5,13 @@ Messages name the service and the host, never the URL's query or a header, which
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from handlers.bodies import ByteCap, read_capped
 from handlers.contract import NodeContext, NodeError
 
 
@@ -21,11 +23,13 @@ def required_setting(value: str | None, name: str, node_type: str) -> str:
 
 
 async def request(ctx: NodeContext, service: str, method: str, url: str, **options: Any) -> httpx.Response:
-    """One request through the worker's shared client, with the hub's HTTP timeout and a clear failure."""
+    """One request through the worker's shared client, within the hub's HTTP timeout and response cap."""
     timeout = ctx.settings.http_timeout_seconds
+    cap = ByteCap(ctx.settings.max_response_mb, "HUB_HTTP_MAX_RESPONSE_MB")
     try:
-        return await ctx.http.request(method, url, timeout=timeout, **options)
-    except httpx.TimeoutException:
+        async with asyncio.timeout(timeout), ctx.http.stream(method, url, **options) as response:
+            return await read_capped(response, cap, f"{service}'s answer")
+    except (TimeoutError, httpx.TimeoutException):
         raise NodeError(f"{service} did not answer within {timeout:g} s") from None
     except httpx.HTTPError as error:
         host = urlsplit(url).hostname or url

@@ -1,7 +1,9 @@
 """Where a file-reading node gets its file: an upload (``config.fileId``) or a download (``config.url``).
 
-A download streams to a temporary file, counting bytes against ``HUB_MAX_UPLOAD_MB``, and the temporary
-file is gone when the node is done with it. Either way the node gets a path to read in a thread.
+A download goes through the worker's guarded client, streams to a temporary file, counting decompressed
+bytes against ``HUB_MAX_UPLOAD_MB``, within one deadline (``HUB_HTTP_TIMEOUT_SECONDS``) for the whole
+transfer; the temporary file is gone when the node is done with it. An upload comes through the file store,
+which may spool it to a local file for the block. Either way the node gets a path to read in a thread.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from urllib.parse import unquote, urlsplit
 import anyio
 import httpx
 
+from handlers.bodies import ByteCap, capped_chunks, shown_url
 from handlers.contract import ConfigProblem, NodeContext, NodeError
+from handlers.egress import url_problem
 from handlers.filetypes import FileKind, kind_of_content_type, recognise
 from handlers.templating import is_template
 
@@ -44,8 +48,9 @@ def file_source_problems(config: Mapping[str, Any]) -> list[ConfigProblem]:
         problems.append(ConfigProblem("fileId", "fileId (an uploaded file) or url is required"))
     elif file_id is not None and url is not None:
         problems.append(ConfigProblem("url", "give fileId or url, not both"))
-    if isinstance(url, str) and not is_template(url) and not url.startswith(("http://", "https://")):
-        problems.append(ConfigProblem("url", "url must start with http:// or https://"))
+    problem = url_problem(url) if isinstance(url, str) and url.strip() and not is_template(url) else None
+    if problem is not None:
+        problems.append(ConfigProblem("url", f"url {problem}"))
     return problems
 
 
@@ -54,7 +59,8 @@ async def open_source(ctx: NodeContext) -> AsyncIterator[SourceFile]:
     """The node's file, downloaded first when it comes from a url."""
     file_id = ctx.config.get("fileId")
     if file_id is not None:
-        yield await _uploaded(ctx, str(file_id))
+        async with _uploaded(ctx, str(file_id)) as source:
+            yield source
         return
     directory = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="hub-download-"))
     try:
@@ -63,47 +69,38 @@ async def open_source(ctx: NodeContext) -> AsyncIterator[SourceFile]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
 
 
-async def _uploaded(ctx: NodeContext, file_id: str) -> SourceFile:
+@asynccontextmanager
+async def _uploaded(ctx: NodeContext, file_id: str) -> AsyncIterator[SourceFile]:
     if ctx.files is None:
         raise NodeError("This run has no file store, so fileId cannot be read")
-    stored = await ctx.files.get(file_id)
-    kind = kind_of_content_type(stored.content_type)
-    if kind is None:
-        raise NodeError(f"{stored.name!r} has the unsupported content type {stored.content_type}")
-    return SourceFile(Path(stored.path), stored.name, kind)
-
-
-def _shown(url: str) -> str:
-    """The url without its query string, which may carry a token."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    async with ctx.files.open(file_id) as stored:
+        kind = kind_of_content_type(stored.content_type)
+        if kind is None:
+            raise NodeError(f"{stored.name!r} has the unsupported content type {stored.content_type}")
+        yield SourceFile(Path(stored.path), stored.name, kind)
 
 
 async def _download(ctx: NodeContext, url: str, directory: Path) -> SourceFile:
-    limit = int(ctx.settings.max_file_mb * 1024 * 1024)
-    too_large = f"The file at {_shown(url)} is larger than the limit of {ctx.settings.max_file_mb:g} MB"
+    problem = url_problem(url)
+    if problem is not None:
+        raise NodeError(f"url {problem}")
+    cap = ByteCap(ctx.settings.max_file_mb, "HUB_MAX_UPLOAD_MB")
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
     path = directory / "download"
+    timeout = ctx.settings.http_timeout_seconds
     try:
-        async with ctx.http.stream("GET", url, timeout=ctx.settings.http_timeout_seconds) as response:
+        async with asyncio.timeout(timeout), ctx.http.stream("GET", url) as response:
             if response.status_code >= 400:
-                raise NodeError(f"Fetching {_shown(url)} failed: the server answered {response.status_code}")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise NodeError(too_large)
-            size = 0
+                raise NodeError(f"Fetching {shown_url(url)} failed: the server answered {response.status_code}")
             async with await anyio.open_file(path, "wb") as file:
-                async for chunk in response.aiter_bytes(1024 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        raise NodeError(too_large)
+                async for chunk in capped_chunks(response, cap, f"The file at {shown_url(url)}"):
                     await file.write(chunk)
             content_type = response.headers.get("content-type", "")
-    except httpx.TimeoutException:
-        raise NodeError(f"Fetching {_shown(url)} timed out after {ctx.settings.http_timeout_seconds:g} s") from None
+    except (TimeoutError, httpx.TimeoutException):
+        raise NodeError(f"Fetching {shown_url(url)} timed out after {timeout:g} s") from None
     except httpx.HTTPError as error:
-        raise NodeError(f"Fetching {_shown(url)} failed: {type(error).__name__}: {error}") from None
+        raise NodeError(f"Fetching {shown_url(url)} failed: {type(error).__name__}: {error}") from None
     kind = await asyncio.to_thread(recognise, path, name, content_type)
     if kind is None:
-        raise NodeError(f"The file at {_shown(url)} is not of a type the hub reads")
+        raise NodeError(f"The file at {shown_url(url)} is not of a type the hub reads")
     return SourceFile(path, name, kind)

@@ -23,7 +23,7 @@ from handlers._api import answered, json_body, request, required_setting
 from handlers._records import records_of, table
 from handlers._validation import optional_mapping
 from handlers.contract import ConfigProblem, NodeContext, NodeError, NodeResult, Scope
-from handlers.templating import is_template, render_value, template_problems
+from handlers.templating import is_template, render, template_problems
 
 RAW_KEYS = frozenset({"emissionFactor", "parameters"})
 """Rendered by the handler, once per row, instead of once by the runner."""
@@ -109,8 +109,9 @@ async def _estimate_rows(ctx: NodeContext, api_key: str, rows: list[dict[str, An
 
 
 async def _estimate(ctx: NodeContext, api_key: str, scope: Scope) -> dict[str, Any]:
-    selector = render_value(ctx.config["emissionFactor"], scope, path="emissionFactor")
-    parameters = render_value(ctx.config["parameters"], scope, path="parameters")
+    limits = ctx.settings.templates
+    selector = await render(ctx.config["emissionFactor"], scope, limits, path="emissionFactor")
+    parameters = await render(ctx.config["parameters"], scope, limits, path="parameters")
     if not isinstance(selector, Mapping):
         raise NodeError("config.emissionFactor must render to an object such as {activity_id, data_version}")
     if not isinstance(parameters, Mapping):

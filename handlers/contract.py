@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -122,7 +123,9 @@ class RecordStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
-    """An uploaded file as a handler sees it: a path to read in a thread, never the bytes in memory."""
+    """An uploaded file as a handler sees it: a local path to read in a thread, never the bytes in memory.
+
+    The path is good only inside the ``FileStore.open`` block that gave it (it may be a spooled copy)."""
 
     file_id: str
     name: str
@@ -134,8 +137,9 @@ class StoredFile:
 class FileStore(Protocol):
     """Uploaded files of the execution's organization."""
 
-    async def get(self, file_id: str) -> StoredFile:
-        """The file; raises ``NodeError`` naming the id when the organization has no such file."""
+    def open(self, file_id: str) -> AbstractAsyncContextManager[StoredFile]:
+        """The file, readable while the block runs; raises ``NodeError`` naming the id when the organization
+        has no such file or the file store cannot give its content."""
         ...
 
 

@@ -1,7 +1,9 @@
 """``excelInput``: the rows of an .xlsx sheet or a .csv file, from an upload (``fileId``) or a ``url``.
 
 Options: ``sheet`` (a name, or a position from 0), ``headerRow`` (1 by default; 0 when there is none),
-``maxRows``, and for CSV ``delimiter`` (sniffed when absent). Output ``{rows, columns, rowCount}``.
+``maxRows`` (100,000 by default), and for CSV ``delimiter`` (sniffed from the first 4 KB when absent).
+Output ``{rows, columns, rowCount}``, with ``truncated: true`` when the file holds more than ``maxRows``.
+An .xlsx whose parts unpack past ``HUB_MAX_UNCOMPRESSED_MB`` is refused before it is read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from handlers._sheets import SheetError, SheetOptions, read_csv, read_xlsx
 from handlers._sources import file_source_problems, open_source
 from handlers._validation import optional_integer, raise_problems
 from handlers.contract import ConfigProblem, NodeContext, NodeError, NodeResult
+from handlers.settings import NodeSettings
 from handlers.templating import is_template
+
+DEFAULT_MAX_ROWS = 100_000
 
 
 def validate(config: Mapping[str, Any]) -> list[ConfigProblem]:
@@ -35,18 +40,19 @@ def validate(config: Mapping[str, Any]) -> list[ConfigProblem]:
     return problems
 
 
-def _options(config: Mapping[str, Any]) -> SheetOptions:
+def _options(config: Mapping[str, Any], settings: NodeSettings) -> SheetOptions:
     return SheetOptions(
         sheet=config.get("sheet"),
         header_row=int(config.get("headerRow", 1)),
-        max_rows=int(config["maxRows"]) if config.get("maxRows") is not None else None,
+        max_rows=int(config["maxRows"]) if config.get("maxRows") is not None else DEFAULT_MAX_ROWS,
         delimiter=config.get("delimiter") or None,
+        max_uncompressed_bytes=int(settings.max_uncompressed_mb * 2**20),
     )
 
 
 async def run(ctx: NodeContext) -> NodeResult:
     raise_problems(validate(ctx.config))
-    options = _options(ctx.config)
+    options = _options(ctx.config, ctx.settings)
     async with open_source(ctx) as source:
         if source.kind.name == "xlsx":
             read = read_xlsx
@@ -58,4 +64,13 @@ async def run(ctx: NodeContext) -> NodeResult:
             sheet = await asyncio.to_thread(read, source.path, options)
         except SheetError as error:
             raise NodeError(f"Could not read {source.name!r}: {error}") from None
-    return NodeResult(True, f"Read {len(sheet.rows)} row(s) from {source.name}", table(sheet.rows, sheet.columns))
+    output = table(sheet.rows, sheet.columns)
+    if sheet.truncated:
+        output["truncated"] = True
+        await ctx.log(
+            f"{source.name} holds more than {options.max_rows:,} rows; only the first ones are kept. "
+            "Raise config.maxRows to read more.",
+            "warning",
+        )
+        return NodeResult(True, f"Read the first {len(sheet.rows)} row(s) of {source.name}", output)
+    return NodeResult(True, f"Read {len(sheet.rows)} row(s) from {source.name}", output)

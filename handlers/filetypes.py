@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import ijson
 
 _SAMPLE_BYTES = 64 * 1024
 
@@ -54,9 +54,12 @@ def _is_text(path: Path) -> bool:
 
 
 def _is_json(path: Path) -> bool:
+    # Parsed as a stream of events, never built: a 50 MB upload checks in constant memory.
     try:
-        orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError:
+        with path.open("rb") as file:
+            for _ in ijson.basic_parse(file, use_float=True):
+                pass
+    except ijson.JSONError:
         return False
     return True
 

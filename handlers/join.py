@@ -1,7 +1,9 @@
 """``join``: combines the outputs of its incoming connections (in connection order).
 
 ``merge`` shallow-merges objects, ``append`` concatenates lists, and ``inner`` / ``left`` / ``outer`` join
-two lists of records on ``key`` (or ``leftKey`` and ``rightKey``).
+two lists of records on ``key`` (or ``leftKey`` and ``rightKey``). A record join that would produce more
+than ``HUB_JOIN_MAX_ROWS`` rows (a key shared by many rows on both sides multiplies them) fails the node
+as soon as it passes that, before the rows fill memory.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def run(ctx: NodeContext) -> NodeResult:
     right_key = ctx.config.get("rightKey") or ctx.config["key"]
     left = records_of(branches[0], "left input")
     right = records_of(branches[1], "right input")
-    rows = _join_records(left, right, left_key, right_key, mode)
+    rows = _join_records(left, right, left_key, right_key, mode, ctx.settings.join_max_rows)
     return NodeResult(True, f"{mode.capitalize()} join produced {len(rows)} row(s)", table(rows))
 
 
@@ -72,7 +74,7 @@ def _append(branches: list[Any]) -> NodeResult:
 
 
 def _join_records(
-    left: list[dict[str, Any]], right: list[dict[str, Any]], left_key: str, right_key: str, mode: str
+    left: list[dict[str, Any]], right: list[dict[str, Any]], left_key: str, right_key: str, mode: str, max_rows: int
 ) -> list[dict[str, Any]]:
     by_key: dict[Any, list[dict[str, Any]]] = {}
     for row in right:
@@ -81,6 +83,11 @@ def _join_records(
     rows: list[dict[str, Any]] = []
     for row in left:
         partners = by_key.get(_hashable(row.get(left_key)), [])
+        if len(rows) + len(partners) > max_rows:
+            raise NodeError(
+                f"{mode} join would produce more than {max_rows:,} rows (HUB_JOIN_MAX_ROWS): "
+                f"many rows share a {left_key!r} value; join on a more selective key"
+            )
         for partner in partners:
             matched.add(id(partner))
             rows.append({**row, **partner})
@@ -88,6 +95,8 @@ def _join_records(
             rows.append(dict(row))
     if mode == "outer":
         rows.extend(dict(row) for row in right if id(row) not in matched)
+    if len(rows) > max_rows:
+        raise NodeError(f"{mode} join would produce {len(rows):,} rows, more than {max_rows:,} (HUB_JOIN_MAX_ROWS)")
     return rows
 
 

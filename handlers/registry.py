@@ -31,8 +31,8 @@ from handlers import (
 )
 from handlers._validation import optional_integer, optional_number
 from handlers.contract import ConfigProblem, ConfigValidator, NodeRun, SettingsValidator
-from handlers.settings import NodeSettings
-from handlers.templating import template_problems
+from handlers.settings import NodeSettings, TemplateLimits
+from handlers.templating import template_chars, template_problems
 
 RUNNER_KEYS = frozenset({"retries", "retryDelaySeconds", "timeoutSeconds"})
 
@@ -46,6 +46,8 @@ class NodeType:
     validate: ConfigValidator | None = None
     raw_keys: frozenset[str] = frozenset()
     check_settings: SettingsValidator | None = None
+    expressions: frozenset[str] = frozenset()
+    """Raw keys that hold condition expressions, checked for syntax and length like templates."""
 
 
 class Registry:
@@ -73,17 +75,22 @@ class Registry:
         """Every problem in a node's config: runner keys, template syntax, the type's own checks, and with
         ``settings`` what those settings must provide (a connection the config names)."""
         node_type = self._types[name]
+        limits = settings.templates if settings is not None else TemplateLimits()
         problems = [
             *optional_integer(config, "retries", minimum=0, maximum=100),
             *optional_number(config, "retryDelaySeconds", minimum=0, maximum=86_400),
             *optional_number(config, "timeoutSeconds", minimum=0.001),
-            *template_problems(config, raw_keys=node_type.raw_keys),
+            *template_problems(config, raw_keys=node_type.raw_keys, expressions=node_type.expressions, limits=limits),
         ]
         if node_type.validate is not None:
             problems.extend(node_type.validate(config))
         if settings is not None and node_type.check_settings is not None:
             problems.extend(node_type.check_settings(config, settings))
         return problems
+
+    def template_chars(self, name: str, config: Mapping[str, Any]) -> int:
+        """The characters of templates and expressions in a node's config, for the per-workflow cap."""
+        return template_chars(config, self._types[name].expressions)
 
 
 NODE_TYPES = Registry(
@@ -93,7 +100,13 @@ NODE_TYPES = Registry(
         NodeType("output", output.run),
         NodeType("http", http.run, http.validate),
         NodeType("llm", llm.run, llm.validate),
-        NodeType("condition", condition.run, condition.validate, raw_keys=frozenset({"expression"})),
+        NodeType(
+            "condition",
+            condition.run,
+            condition.validate,
+            raw_keys=condition.EXPRESSIONS,
+            expressions=condition.EXPRESSIONS,
+        ),
         NodeType("addField", add_field.run, add_field.validate),
         NodeType("join", join.run, join.validate),
         NodeType("webhook", webhook.run, webhook.validate),

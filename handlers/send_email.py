@@ -171,8 +171,8 @@ async def _attach(ctx: NodeContext, message: EmailMessage, file_id: str) -> None
     if ctx.files is None:
         raise NodeError("Attachments need the hub's file store, which this run does not have")
     try:
-        stored = await ctx.files.get(file_id)
-        data = await asyncio.to_thread(Path(stored.path).read_bytes)
+        async with ctx.files.open(file_id) as stored:
+            data = await asyncio.to_thread(Path(stored.path).read_bytes)
     except NodeError:
         raise
     except (LookupError, OSError):

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from handlers.egress import AllowRule, EgressPolicy, trusted_rules
+
 
 @dataclass(frozen=True)
 class OpenAISettings:
@@ -50,12 +52,38 @@ class ClimatiqSettings:
 
 
 @dataclass(frozen=True)
+class TemplateLimits:
+    """What one config template may be, and what one render may do (HUB_TEMPLATE_*)."""
+
+    max_chars: int = 64 * 1024
+    """The longest single template or condition expression, in characters."""
+    max_workflow_chars: int = 512 * 1024
+    """All the templates of one workflow together, in characters."""
+    max_output_kb: int = 1024
+    """The text one render may produce, and the size of any one string it builds along the way."""
+    max_iterations: int = 100_000
+    """Loop iterations one render may make, all loops together."""
+    max_seconds: float = 10.0
+    """How long one render may take (a node's own timeout, when shorter, stops it first)."""
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     """Settings for every node type, with the secrets among them listed for redaction."""
 
     http_timeout_seconds: float = 30.0
+    """The whole of one call (connect, send, every byte of the answer), not each read."""
+    max_response_mb: float = 10.0
+    """The largest http node answer once decompressed (HUB_HTTP_MAX_RESPONSE_MB)."""
+    egress_allow: tuple[AllowRule, ...] = ()
+    """Holes in the egress guard (HUB_EGRESS_ALLOW); the base URLs below are allowed as well."""
     max_file_mb: float = 50.0
     """The largest file a node downloads (excelInput, pdfInput from a url); HUB_MAX_UPLOAD_MB, as for uploads."""
+    max_uncompressed_mb: float = 200.0
+    """What the parts of one .xlsx may unpack to, each and all together (HUB_MAX_UNCOMPRESSED_MB)."""
+    join_max_rows: int = 100_000
+    """The most rows a join node's record join may produce (HUB_JOIN_MAX_ROWS)."""
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
@@ -63,6 +91,11 @@ class NodeSettings:
     climatiq: ClimatiqSettings = field(default_factory=ClimatiqSettings)
     mysql_urls: Mapping[str, str] = field(default_factory=dict)
     mysql_timeout_seconds: float = 30.0
+
+    def egress_policy(self) -> EgressPolicy:
+        """What workflow-supplied URLs may reach: HUB_EGRESS_ALLOW, and the services the operator configured."""
+        urls = (self.openai.base_url, self.twilio.base_url, self.esios.base_url, self.climatiq.base_url)
+        return EgressPolicy(self.egress_allow + trusted_rules(urls))
 
     def secrets(self) -> list[str]:
         """Every credential value, so that logs, events and outputs can be scrubbed of them."""

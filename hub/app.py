@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
@@ -20,15 +21,19 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api import executions, files, health, openapi, push, ui, workflows
 from hub.auth import BearerAuth
+from hub.blobs import open_blob_store
+from hub.body_limit import BodyLimit, Limit
 from hub.bus import EventBus
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
 from hub.files import FileCatalog
 from hub.live import execution_socket
+from hub.origins import OriginCheck
 from hub.queue import ExecutionQueue
 from hub.services import Services
 from hub.settings import Settings
 from hub.storage import open_storage
+from hub.uploads import ENVELOPE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_storage(settings)
+        blobs = await open_blob_store(settings)
         redis = redis_client(settings)
         arq_redis = ArqRedis(connection_pool=redis.connection_pool)
         fanout = EventFanout(
@@ -61,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             bus=bus,
             queue=ExecutionQueue(arq_redis, settings.queue_name),
             fanout=fanout,
-            files=FileCatalog(store.files, settings.data_dir),
+            files=FileCatalog(store.files, blobs),
         )
         app.state.store, app.state.fanout = store, fanout
         try:
@@ -70,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.stop()
             await fanout.stop()
             await redis.aclose()
+            await blobs.close()
             await store.close()
 
     routes: list[BaseRoute] = [
@@ -87,9 +94,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BearerAuth, token=settings.api_token)],
+        middleware=_middleware(settings),
         exception_handlers={HubError: _hub_error, HTTPException: _http_error, Exception: _unexpected_error},
     )
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: an unknown Host, a cross-site origin and an oversized body are refused before auth."""
+    upload = Limit(settings.max_upload_mb, "HUB_MAX_UPLOAD_MB", slack_bytes=ENVELOPE_BYTES)
+    return [
+        Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts()),
+        Middleware(OriginCheck, allowed=settings.own_origins()),
+        Middleware(
+            BodyLimit,
+            default=Limit(settings.max_body_mb, "HUB_MAX_BODY_MB"),
+            per_path={"/api/files": upload},
+        ),
+        Middleware(BearerAuth, token=settings.api_token),
+    ]
 
 
 async def _hub_error(request: Request, error: Exception) -> Response:

@@ -1,8 +1,10 @@
-"""The ``hub`` command: ``hub serve``, ``hub worker``, ``hub dev`` (both, plus Redis when none answers)."""
+"""The ``hub`` command: ``hub serve``, ``hub worker``, ``hub dev`` (both, plus Redis when none answers),
+``hub migrate`` (create or upgrade the database schema)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
@@ -12,11 +14,12 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from hub.errors import SettingsError
+from hub.errors import SchemaOutdated, SettingsError
 from hub.local_redis import LocalRedis, redis_answers
 from hub.processes import die_with_parent
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Settings
+from hub.storage import CURRENT_VERSION, prepare_schema
 
 
 def _serve(settings: Settings) -> None:
@@ -25,6 +28,7 @@ def _serve(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_chatty_loggers()
     install_log_redaction(Redactor(settings.secrets()))
+    asyncio.run(prepare_schema(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -41,6 +45,7 @@ def _worker() -> None:
 
 def _dev(settings: Settings) -> None:
     """Hub and one worker in one terminal; a private Redis when REDIS_URL is unset and none answers."""
+    asyncio.run(prepare_schema(settings, migrate=True))
     private: LocalRedis | None = None
     if "REDIS_URL" not in os.environ and not _url_from_dotenv() and not redis_answers(settings.redis_url):
         private = LocalRedis(directory=settings.data_dir / "redis").start()
@@ -61,6 +66,12 @@ def _dev(settings: Settings) -> None:
             worker.kill()
         if private is not None:
             private.stop()
+
+
+def _migrate(settings: Settings) -> None:
+    """Safe to run again, and from several machines at once: the migrations take a lock and skip what is done."""
+    version = asyncio.run(prepare_schema(settings, migrate=True))
+    print(f"hub migrate: the schema of {settings.database_url} is at version {version}", flush=True)
 
 
 def _watch(settings: Settings, execution_id: str, after: int | None, base_url: str | None) -> None:
@@ -107,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("serve", help="run the HTTP and WebSocket server")
     commands.add_parser("worker", help="run a worker that executes workflows")
     commands.add_parser("dev", help="run the server and one worker (and Redis, when none answers)")
+    commands.add_parser("migrate", help=f"create or upgrade the database schema (to version {CURRENT_VERSION})")
     watch = commands.add_parser("watch", help="print an execution's events as JSON lines, live")
     watch.add_argument("execution_id")
     watch.add_argument("--after", type=int, help="start after this seq (default: a snapshot, then what follows)")
@@ -118,10 +130,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             _vapid_keys()
         elif arguments.command == "worker":
             _worker()
+        elif arguments.command == "migrate":
+            _migrate(Settings.from_env())
         elif arguments.command == "watch":
             _watch(Settings.from_env(), arguments.execution_id, arguments.after, arguments.url)
         else:
             settings = Settings.from_env()
             _serve(settings) if arguments.command == "serve" else _dev(settings)
-    except SettingsError as error:
+    except (SettingsError, SchemaOutdated) as error:
         parser.exit(2, f"hub: {error.message}\n")

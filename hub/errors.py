@@ -6,9 +6,13 @@ HubError
 ├── BadRequest           the body is not JSON, or a field has the wrong type        400
 ├── NotFound             no execution, workflow or file with that id                404
 ├── Conflict             the execution is in a state that does not allow this      409
-├── PayloadTooLarge      an upload is larger than HUB_MAX_UPLOAD_MB                 413
+├── PayloadTooLarge      a body is larger than HUB_MAX_BODY_MB (HUB_MAX_UPLOAD_MB)  413
+├── UnsupportedMediaType a JSON route got a body that is not application/json       415
 ├── InvalidRequest       the request or workflow has problems, each with its path   422
-└── LeaseLost            another worker owns the execution now (internal)
+├── FileStoreError       the file store (a folder or S3) refused or did not answer  503
+│   └── MissingBlob      a recorded upload's bytes are not in the file store
+├── LeaseLost            another worker owns the execution now (internal)
+└── StorageUnavailable   the database did not answer; the write was not confirmed   503
 """
 
 from __future__ import annotations
@@ -66,9 +70,15 @@ class Conflict(HubError):
 
 
 class PayloadTooLarge(HubError):
-    """Raised when an upload is larger than the configured limit."""
+    """Raised when a request body or an upload is larger than the configured limit."""
 
     status = 413
+
+
+class UnsupportedMediaType(HubError):
+    """Raised when a route that reads JSON is sent a body with another Content-Type."""
+
+    status = 415
 
 
 class InvalidRequest(HubError):
@@ -81,5 +91,23 @@ class InvalidRequest(HubError):
         self.problems = list(problems)
 
 
+class FileStoreError(HubError):
+    """Raised when the file store cannot keep or give back bytes; the message names the store, never a secret."""
+
+    status = 503
+
+
+class MissingBlob(FileStoreError):
+    """Raised when the bytes under a key are not in the file store (deleted, or another store configured)."""
+
+    status = 404
+
+
 class LeaseLost(HubError):
     """Raised to a worker whose lease on an execution has passed to another worker; it must stop writing."""
+
+
+class StorageUnavailable(HubError):
+    """Raised when the database cannot be reached or the connection broke; a write it stopped was not confirmed."""
+
+    status = 503

@@ -1,16 +1,20 @@
-"""Uploaded files: their bytes under ``<HUB_DATA_DIR>/files/<organization or _>/<fileId>``, their metadata
-in the store (``hub.storage.FileMetadata``)."""
+"""Uploaded files: their bytes in the file store (``hub.blobs``) under ``<organization or _>/<fileId>``,
+their metadata in the store (``hub.storage.FileMetadata``)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from handlers.contract import NodeError, StoredFile
 from handlers.filetypes import identify
+from hub.blobs import BlobStore
+from hub.errors import FileStoreError, MissingBlob
 from hub.events import utc_now
 from hub.storage import FileMetadata, FileRecord
 
@@ -20,29 +24,26 @@ ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 _NO_ORGANIZATION = "_"
 
 
-def _move(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
+def blob_key(organization_id: str | None, file_id: str) -> str:
+    """Where a file's bytes are in the file store."""
+    return f"{organization_id or _NO_ORGANIZATION}/{file_id}"
 
 
 class FileCatalog:
-    """Where uploads live on disk, and their rows in the ``files`` table."""
+    """Uploads: their bytes in the file store, their rows in the ``files`` table."""
 
-    def __init__(self, metadata: FileMetadata, data_dir: Path) -> None:
+    def __init__(self, metadata: FileMetadata, blobs: BlobStore) -> None:
         self._metadata = metadata
-        self.root = data_dir / "files"
+        self.blobs = blobs
 
     @property
     def incoming(self) -> Path:
-        """Where an upload is written while it arrives; on the same disk, so moving it out is a rename."""
-        return self.root / ".incoming"
-
-    def path_of(self, organization_id: str | None, file_id: str) -> Path:
-        return self.root / (organization_id or _NO_ORGANIZATION) / file_id
+        """Where an upload is written while it arrives, before the file store takes it."""
+        return self.blobs.staging
 
     async def adopt(self, source: Path, name: str, organization_id: str | None) -> FileRecord:
         """Takes a received file in: checks its content against its name (``UnsupportedFile`` when they
-        disagree), moves it to its place and records it."""
+        disagree), puts it in the file store and records it."""
         kind = await asyncio.to_thread(identify, source, name)
         record = FileRecord(
             file_id=uuid.uuid4().hex,
@@ -52,12 +53,14 @@ class FileCatalog:
             content_type=kind.content_type,
             created_at=utc_now(),
         )
-        target = self.path_of(organization_id, record.file_id)
-        await asyncio.to_thread(_move, source, target)
+        key = blob_key(organization_id, record.file_id)
+        await self.blobs.put(key, source)
         try:
             await self._metadata.add(record)
         except BaseException:
-            await asyncio.to_thread(target.unlink, True)
+            # The row is what makes a file exist; failing to remove its bytes as well must not hide why.
+            with contextlib.suppress(FileStoreError):
+                await self.blobs.delete(key)
             raise
         return record
 
@@ -75,15 +78,20 @@ class OrganizationFiles:
         self._catalog = catalog
         self._organization_id = organization_id
 
-    async def get(self, file_id: str) -> StoredFile:
+    @asynccontextmanager
+    async def open(self, file_id: str) -> AsyncIterator[StoredFile]:
         record = await self._catalog.get(file_id)
         if record is None or record.organization_id != self._organization_id:
             owner = f"organization {self._organization_id!r}" if self._organization_id else "no organization"
             raise NodeError(f"No file {file_id!r} was uploaded for {owner}; upload it with POST /api/files")
-        return StoredFile(
-            file_id=record.file_id,
-            name=record.name,
-            content_type=record.content_type,
-            size=record.size,
-            path=str(self._catalog.path_of(record.organization_id, record.file_id)),
-        )
+        key = blob_key(record.organization_id, record.file_id)
+        async with AsyncExitStack() as stack:
+            try:
+                path = await stack.enter_async_context(self._catalog.blobs.open(key))
+            except MissingBlob:
+                raise NodeError(
+                    f"The content of file {file_id!r} ({record.name}) is missing from the file store; upload it again"
+                ) from None
+            except FileStoreError as error:
+                raise NodeError(error.message) from None
+            yield StoredFile(record.file_id, record.name, record.content_type, record.size, str(path))

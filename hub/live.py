@@ -27,6 +27,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 
 _PAGE = 500
+MAX_AFTER = 2**63 - 1
+"""The largest cursor a store can hold (a signed 64-bit seq)."""
 _GONE = "gone"
 """Put in a socket's queue when its client has left, so that its stream stops waiting."""
 
@@ -104,10 +106,11 @@ class _Stream:
                 await self.websocket.close(code, reason)
 
 
-def _parse_after(raw: str | None) -> int | None:
+def parse_after(raw: str | None) -> int | None:
+    """The socket's ``after`` cursor: ASCII digits up to ``MAX_AFTER``; ``ValueError`` for anything else."""
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_AFTER)) or int(raw) > MAX_AFTER:
         raise ValueError(raw)
     return int(raw)
 
@@ -142,9 +145,9 @@ async def execution_socket(websocket: WebSocket) -> None:
     fanout: EventFanout = websocket.app.state.fanout
     await websocket.accept()
     try:
-        after = _parse_after(websocket.query_params.get("after"))
+        after = parse_after(websocket.query_params.get("after"))
     except ValueError:
-        await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
+        await websocket.close(CLOSE_BAD_REQUEST, f"after must be a whole number from 0 to {MAX_AFTER}")
         return
     with fanout.subscribe(websocket.path_params["execution_id"]) as subscription:
         stream = await _open(websocket, store, subscription, after)

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from handlers.egress import url_problem
 from hub.errors import InvalidRequest, Problem
 
 
@@ -49,7 +50,7 @@ def parse_subscription(value: Any, path: str = "subscription") -> dict[str, Any]
     if not isinstance(value, Mapping):
         raise InvalidRequest("The subscription is not valid", [Problem(path, f"{path} must be an object")])
     endpoint = value.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+    if not isinstance(endpoint, str) or url_problem(endpoint) is not None:
         problems.append(Problem(f"{path}.endpoint", "endpoint must be the push service's http(s) URL"))
     keys = value.get("keys")
     if not isinstance(keys, Mapping):

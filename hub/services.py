@@ -15,7 +15,7 @@ from hub.files import FileCatalog
 from hub.queue import ExecutionQueue
 from hub.settings import Settings
 from hub.storage import NewExecution, NodeState, Storage
-from hub.workflow import Workflow
+from hub.workflow import Workflow, WorkflowLimits, parse_workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,11 @@ class Services:
     queue: ExecutionQueue
     fanout: EventFanout
     files: FileCatalog
+
+    def parse_new_workflow(self, data: Any, workflow_id: str | None) -> Workflow:
+        """A definition a client sent: checked against the node settings and held to the size limits."""
+        limits = WorkflowLimits(self.settings.max_nodes, self.settings.max_connections)
+        return parse_workflow(data, workflow_id=workflow_id, settings=self.settings.nodes, limits=limits)
 
     async def start_execution(
         self,

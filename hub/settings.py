@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
+from handlers.egress import AllowRule, parse_allow
 from handlers.settings import (
     ClimatiqSettings,
     EsiosSettings,
     NodeSettings,
     OpenAISettings,
     SmtpSettings,
+    TemplateLimits,
     TwilioSettings,
 )
 from hub.errors import SettingsError
@@ -25,6 +30,37 @@ from hub.errors import SettingsError
 class Engine(StrEnum):
     PREFECT = "prefect"
     NATIVE = "native"
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3-compatible store; unset credentials leave botocore's own chain to find them."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+
+
+@dataclass(frozen=True)
+class FileStoreSettings:
+    """``HUB_FILES_URL``, read: a folder (``file://``), or a bucket and key prefix (``s3://``)."""
+
+    folder: Path = Path("data/files")
+    bucket: str | None = None
+    prefix: str = ""
+    s3: S3Settings = field(default_factory=S3Settings)
+
+    @property
+    def url(self) -> str:
+        """Where uploads live, as people configure it (credentials are never part of it)."""
+        if self.bucket is None:
+            return self.folder.absolute().as_uri()
+        return f"s3://{self.bucket}/{self.prefix}"
 
 
 class DatabaseKind(StrEnum):
@@ -83,6 +119,7 @@ class Settings:
     port: int = 8000
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: DatabaseUrl = DatabaseUrl.sqlite(Path("data/hub.sqlite3"))
+    database_pool_size: int = 5
     data_dir: Path = Path("data")
     engine: Engine = Engine.PREFECT
     prefect_api_url: str | None = None
@@ -93,9 +130,16 @@ class Settings:
     socket_queue_size: int = 1000
     socket_check_seconds: float = 30.0
     max_upload_mb: float = 50.0
+    files: FileStoreSettings = field(default_factory=FileStoreSettings)
+    max_body_mb: float = 10.0
+    max_nodes: int = 1000
+    max_connections: int = 5000
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] | None = None
     webhook_secret: str | None = None
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
+    delivery_timeout_seconds: float = 10.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -117,6 +161,7 @@ class Settings:
             port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
             redis_url=read.text("REDIS_URL", cls.redis_url),
             database_url=_database_url(read, data_dir),
+            database_pool_size=read.integer("HUB_DATABASE_POOL_SIZE", cls.database_pool_size, minimum=1),
             data_dir=data_dir,
             engine=Engine(read.choice("HUB_ENGINE", cls.engine.value, [e.value for e in Engine])),
             prefect_api_url=read.optional("PREFECT_API_URL"),
@@ -127,9 +172,18 @@ class Settings:
             socket_queue_size=read.integer("HUB_SOCKET_QUEUE", cls.socket_queue_size, minimum=10),
             socket_check_seconds=read.number("HUB_SOCKET_CHECK_SECONDS", cls.socket_check_seconds, minimum=0.1),
             max_upload_mb=read.number("HUB_MAX_UPLOAD_MB", cls.max_upload_mb, minimum=0.001),
-            webhook_secret=read.optional("HUB_WEBHOOK_SECRET"),
+            files=_file_store_settings(read, data_dir),
+            max_body_mb=read.number("HUB_MAX_BODY_MB", cls.max_body_mb, minimum=0.001),
+            max_nodes=read.integer("HUB_MAX_NODES", cls.max_nodes, minimum=1),
+            max_connections=read.integer("HUB_MAX_CONNECTIONS", cls.max_connections, minimum=0),
+            allowed_origins=tuple(read.listed("HUB_ALLOWED_ORIGINS")),
+            allowed_hosts=tuple(read.listed("HUB_ALLOWED_HOSTS")) or None,
+            webhook_secret=read.webhook_secret("HUB_WEBHOOK_SECRET"),
             webhook_max_attempts=read.integer("HUB_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts, minimum=1),
             webhook_retry_seconds=read.number("HUB_WEBHOOK_RETRY_SECONDS", cls.webhook_retry_seconds, minimum=0.01),
+            delivery_timeout_seconds=read.number(
+                "HUB_DELIVERY_TIMEOUT_SECONDS", cls.delivery_timeout_seconds, minimum=0.01
+            ),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),
@@ -139,6 +193,28 @@ class Settings:
             nodes=_node_settings(read),
         )
 
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers the hub answers: ``HUB_ALLOWED_HOSTS``, or else the loopback names, ``HUB_HOST``
+        (unless it listens on every address) and ``HUB_PUBLIC_URL``'s host. A page on another name that
+        resolves to this machine (DNS rebinding) is same-origin with itself, so only the Host check stops it."""
+        if self.allowed_hosts is not None:
+            return list(self.allowed_hosts)
+        hosts = ["localhost", "127.0.0.1"]
+        if self.host not in _WILDCARD_ADDRESSES:
+            hosts.append(self.host)
+        if self.public_url and urlsplit(self.public_url).hostname:
+            hosts.append(str(urlsplit(self.public_url).hostname))
+        return list(dict.fromkeys(hosts))
+
+    def own_origins(self) -> frozenset[str]:
+        """Origins besides the request's own that may send state-changing requests, lower-cased, without a
+        trailing slash, as browsers write them in ``Origin``."""
+        origins = {origin.rstrip("/").lower() for origin in self.allowed_origins}
+        if self.public_url:
+            public = urlsplit(self.public_url)
+            origins.add(f"{public.scheme}://{public.netloc}".lower())
+        return frozenset(origins)
+
     def secrets(self) -> list[str]:
         """Every secret value the hub knows, so logs, events and outputs can be scrubbed of them."""
         found = [
@@ -146,10 +222,63 @@ class Settings:
             self.webhook_secret,
             self.vapid_private_key,
             self.api_token,
+            self.files.s3.secret_access_key,
+            self.files.s3.session_token,
             urlsplit(self.redis_url).password,
             self.database_url.password,
+            unquote(self.database_url.password or ""),
         ]
         return [value for value in found if value and len(value) >= 4]
+
+
+def _file_store_settings(read: _Reader, data_dir: Path) -> FileStoreSettings:
+    url = read.optional("HUB_FILES_URL")
+    s3 = S3Settings(
+        endpoint_url=read.url("HUB_S3_ENDPOINT_URL"),
+        region=read.optional("AWS_REGION") or read.optional("AWS_DEFAULT_REGION"),
+        access_key_id=read.optional("AWS_ACCESS_KEY_ID"),
+        secret_access_key=read.optional("AWS_SECRET_ACCESS_KEY"),
+        session_token=read.optional("AWS_SESSION_TOKEN"),
+    )
+    if url is None:
+        return FileStoreSettings(folder=data_dir / "files", s3=s3)
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc not in ("", "localhost") or not path.startswith("/"):
+            raise SettingsError(
+                f"HUB_FILES_URL must name an absolute folder, such as file:///srv/hub/files; got {url!r}"
+            )
+        return FileStoreSettings(folder=Path(path), s3=s3)
+    if parts.scheme == "s3":
+        if "@" in parts.netloc:
+            raise SettingsError("HUB_FILES_URL takes no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        if not _BUCKET.match(parts.netloc):
+            raise SettingsError(f"HUB_FILES_URL must name a bucket, such as s3://my-bucket/uploads; got {url!r}")
+        if parts.query or parts.fragment:
+            raise SettingsError(f"HUB_FILES_URL takes no query or fragment; got {url!r}")
+        prefix = parts.path.strip("/")
+        return FileStoreSettings(bucket=parts.netloc, prefix=f"{prefix}/" if prefix else "", s3=s3)
+    raise SettingsError(f"HUB_FILES_URL must start with file:// or s3://; got {url!r}")
+
+
+_WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def webhook_signing_key(secret: str) -> bytes:
+    """The HMAC key of a webhook secret: the base64 after ``whsec_`` (the Standard Webhooks form), or else
+    the secret's own UTF-8 bytes. Raises ``ValueError`` for a ``whsec_`` secret that is not base64."""
+    if secret.startswith(WEBHOOK_SECRET_PREFIX):
+        encoded = secret[len(WEBHOOK_SECRET_PREFIX) :]
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except binascii.Error:
+            raise ValueError("what follows whsec_ is not base64") from None
+        if not key:
+            raise ValueError("what follows whsec_ is empty")
+        return key
+    return secret.encode()
 
 
 def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
@@ -164,7 +293,20 @@ def _database_url(read: _Reader, data_dir: Path) -> DatabaseUrl:
 def _node_settings(read: _Reader) -> NodeSettings:
     return NodeSettings(
         http_timeout_seconds=read.number("HUB_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.001),
+        max_response_mb=read.number("HUB_HTTP_MAX_RESPONSE_MB", NodeSettings.max_response_mb, minimum=0.001),
+        egress_allow=read.egress_allow("HUB_EGRESS_ALLOW"),
         max_file_mb=read.number("HUB_MAX_UPLOAD_MB", Settings.max_upload_mb, minimum=0.001),
+        max_uncompressed_mb=read.number("HUB_MAX_UNCOMPRESSED_MB", NodeSettings.max_uncompressed_mb, minimum=0.001),
+        join_max_rows=read.integer("HUB_JOIN_MAX_ROWS", NodeSettings.join_max_rows, minimum=1),
+        templates=TemplateLimits(
+            max_chars=read.integer("HUB_TEMPLATE_MAX_CHARS", TemplateLimits.max_chars, minimum=1),
+            max_workflow_chars=read.integer(
+                "HUB_TEMPLATE_MAX_WORKFLOW_CHARS", TemplateLimits.max_workflow_chars, minimum=1
+            ),
+            max_output_kb=read.integer("HUB_TEMPLATE_MAX_OUTPUT_KB", TemplateLimits.max_output_kb, minimum=1),
+            max_iterations=read.integer("HUB_TEMPLATE_MAX_ITERATIONS", TemplateLimits.max_iterations, minimum=1),
+            max_seconds=read.number("HUB_TEMPLATE_MAX_SECONDS", TemplateLimits.max_seconds, minimum=0.001),
+        ),
         openai=OpenAISettings(
             api_key=read.optional("OPENAI_API_KEY"),
             base_url=read.optional("OPENAI_BASE_URL"),
@@ -212,6 +354,12 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
 
+    def url(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise SettingsError(f"{name} must be an http:// or https:// address; got {value!r}")
+        return value
+
     def choice(self, name: str, default: str, choices: list[str]) -> str:
         value = self.text(name, default)
         matches = [choice for choice in choices if choice.lower() == value.lower()]
@@ -252,6 +400,25 @@ class _Reader:
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             raise SettingsError(f"{name} must be between {minimum} and {maximum}; got {value!r}")
         return number
+
+    def egress_allow(self, name: str) -> tuple[AllowRule, ...]:
+        try:
+            return parse_allow(self.optional(name) or "")
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
+
+    def listed(self, name: str) -> list[str]:
+        """A comma-separated list, blanks dropped."""
+        return [item.strip() for item in (self.optional(name) or "").split(",") if item.strip()]
+
+    def webhook_secret(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None:
+            try:
+                webhook_signing_key(value)
+            except ValueError as error:
+                raise SettingsError(f"{name} is not a usable secret: {error}") from None
+        return value
 
     def prefixed(self, prefix: str, suffix: str) -> dict[str, str]:
         """``HUB_MYSQL_DEFAULT_URL`` and friends, keyed by the lower-cased middle part (``default``)."""

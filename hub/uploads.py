@@ -205,31 +205,20 @@ def _boundary(request: Request) -> bytes:
     return options[b"boundary"]
 
 
-def check_declared_size(request: Request, max_bytes: int) -> None:
-    """Refuses at once a request whose Content-Length says it is too large, before reading a byte."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + ENVELOPE_BYTES:
-        raise PayloadTooLarge(f"The upload is larger than the upload limit of {_megabytes(max_bytes)}")
-
-
 @contextlib.asynccontextmanager
 async def receive_upload(
     request: Request, directory: Path, max_bytes: int, *, file_field: str = "file"
 ) -> AsyncIterator[Upload]:
     """Streams the request's multipart body; the file lands under ``directory``.
 
-    The received file is deleted when the block exits, unless the caller has moved it away.
+    The received file is deleted when the block exits, unless the caller has moved it away. The request as a
+    whole is held to ``max_bytes`` plus ``ENVELOPE_BYTES`` by ``hub.body_limit``, in front of every route.
     """
-    check_declared_size(request, max_bytes)
     receiver = _Receiver(directory, max_bytes, file_field)
     parser = MultipartParser(_boundary(request), receiver.callbacks())
-    total = 0
     try:
         try:
             async for chunk in request.stream():
-                total += len(chunk)
-                if total > max_bytes + ENVELOPE_BYTES:
-                    raise PayloadTooLarge(f"The upload is larger than the upload limit of {_megabytes(max_bytes)}")
                 parser.write(chunk)
                 await receiver.write_pending()
             parser.finalize()

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from handlers.registry import NODE_TYPES, Registry
-from handlers.settings import NodeSettings
+from handlers.settings import NodeSettings, TemplateLimits
 from hub.errors import InvalidRequest, Problem
 
 
@@ -89,20 +89,45 @@ class Workflow:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowLimits:
+    """How large a definition a client may send (``HUB_MAX_NODES``, ``HUB_MAX_CONNECTIONS``)."""
+
+    max_nodes: int
+    max_connections: int
+
+    def problems(self, data: Mapping[str, Any]) -> list[Problem]:
+        found = []
+        for key, most, setting in (
+            ("nodes", self.max_nodes, "HUB_MAX_NODES"),
+            ("connections", self.max_connections, "HUB_MAX_CONNECTIONS"),
+            ("edges", self.max_connections, "HUB_MAX_CONNECTIONS"),
+        ):
+            items = data.get(key)
+            if isinstance(items, list) and len(items) > most:
+                message = f"a workflow may have at most {most} {key} ({setting}); this one has {len(items)}"
+                found.append(Problem(key, message))
+        return found
+
+
 def parse_workflow(
     data: Any,
     *,
     workflow_id: str | None = None,
     registry: Registry = NODE_TYPES,
     settings: NodeSettings | None = None,
+    limits: WorkflowLimits | None = None,
 ) -> Workflow:
     """Normalise and validate a definition; raises ``InvalidRequest`` listing every problem with its path.
 
-    With ``settings``, configs are also checked against them (a mysql node's connection must exist).
+    With ``settings``, configs are also checked against them (a mysql node's connection must exist). With
+    ``limits``, a definition over them is refused before any node is looked at.
     """
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise InvalidRequest("The workflow is not valid", [Problem("workflow", "must be an object")])
+    if limits is not None and (too_large := limits.problems(data)):
+        raise InvalidRequest("The workflow is too large", too_large)
     nodes = _parse_nodes(data.get("nodes"), registry, problems, settings)
     connections = _parse_connections(data, {node.id for node in nodes}, problems)
     if nodes and not problems:
@@ -126,6 +151,8 @@ def _parse_nodes(
         return []
     nodes: list[Node] = []
     seen: set[str] = set()
+    limits = settings.templates if settings is not None else TemplateLimits()
+    chars = 0
     for index, item in enumerate(raw):
         path = f"nodes[{index}]"
         if not isinstance(item, Mapping):
@@ -154,10 +181,19 @@ def _parse_nodes(
         if node_type is not None and node_type in registry:
             for problem in registry.validate(node_type, config, settings):
                 problems.append(Problem(f"{path}.config.{problem.path}", problem.message))
+            chars += registry.template_chars(node_type, config)
         if node_id is not None and node_type is not None:
             seen.add(node_id)
             label = _text(item.get("label")) or _text(data.get("label")) or node_id
             nodes.append(Node(node_id, node_type, label, dict(config)))
+    if chars > limits.max_workflow_chars:
+        problems.append(
+            Problem(
+                "nodes",
+                f"the workflow's templates hold {chars:,} characters together; at most "
+                f"{limits.max_workflow_chars:,} are allowed (HUB_TEMPLATE_MAX_WORKFLOW_CHARS)",
+            )
+        )
     return nodes
 
 

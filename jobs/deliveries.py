@@ -4,6 +4,10 @@ Deliveries live in the store (written with the terminal state), so they survive 
 of the workers; any worker may send any delivery, one at a time under the outbox's lock. Every attempt is
 a ``webhook.delivery`` event of its execution, after the terminal event (so polling sees it, and a socket
 that closed at the terminal event does not).
+
+Each delivery is its own task under its own deadline (``HUB_DELIVERY_TIMEOUT_SECONDS``), so a slow receiver
+never holds up the others; targets pass the egress guard at connect time, and answers are not read past
+their status. A delivery that fails in a way nobody foresaw is recorded as failed, never retried forever.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
 
+from handlers.bodies import shown_url
+from handlers.egress import EgressRefused, guarded_client
 from hub.bus import EventBus
 from hub.events import EventType, dumps, loads
 from hub.settings import Settings
@@ -31,29 +35,24 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 LOCK_SECONDS = 60.0
 MAX_DELAY_SECONDS = 3600.0
-_TIMEOUT_SECONDS = 10.0
+MAX_IN_FLIGHT = 20
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """How one try went: sent, or not (with why), and whether the target is gone for good."""
+    """How one try went: sent, or not (with why), whether the target is gone, and whether trying again is futile."""
 
     ok: bool
     status_code: int | None = None
     error: str | None = None
     gone: bool = False
+    final: bool = False
 
 
 def retry_delay(attempts: int, base_seconds: float) -> float:
     """Exponential backoff after ``attempts`` failed tries, with up to 10% jitter so that retries spread out."""
     delay: float = min(MAX_DELAY_SECONDS, base_seconds * 2.0 ** (attempts - 1))
     return delay * (1 + random.random() / 10)
-
-
-def _where(url: str) -> str:
-    """A URL without its query string and credentials, which may hold tokens."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 class Deliverer:
@@ -67,31 +66,58 @@ class Deliverer:
         self.subscriptions = store.push
 
     async def run_forever(self) -> None:
-        async with (
-            httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False) as http,
-            aiohttp.ClientSession() as session,
-        ):
-            while True:
-                try:
-                    due = await self.outbox.claim_due(lock_seconds=LOCK_SECONDS)
-                except Exception:  # noqa: BLE001 - the loop must outlive a bad round; the outbox keeps the work
-                    logger.warning("could not read the delivery outbox; retrying", exc_info=True)
-                    due = []
-                results = await asyncio.gather(
-                    *(self.deliver(delivery, http, session) for delivery in due), return_exceptions=True
-                )
-                for delivery, result in zip(due, results, strict=True):
-                    if isinstance(result, Exception):
-                        logger.warning("delivery %s failed to run; it is retried", delivery.id, exc_info=result)
-                if not due:
-                    await asyncio.sleep(POLL_SECONDS)
+        timeout = self.settings.delivery_timeout_seconds
+        # A claim outlasts the slowest attempt, so no other worker sends a delivery that is still under way.
+        lock_seconds = max(LOCK_SECONDS, 3 * timeout)
+        running: set[asyncio.Task[None]] = set()
+        policy = self.settings.nodes.egress_policy()
+        async with guarded_client(policy, timeout=timeout, follow_redirects=False) as http:
+            try:
+                while True:
+                    due = await self._claim(lock_seconds, MAX_IN_FLIGHT - len(running))
+                    for delivery in due:
+                        task = asyncio.create_task(self._deliver_logged(delivery, http), name=f"delivery-{delivery.id}")
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                    if not due:
+                        await asyncio.sleep(POLL_SECONDS)
+            finally:
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
 
-    async def deliver(self, delivery: Delivery, http: httpx.AsyncClient, session: aiohttp.ClientSession) -> None:
-        if delivery.kind is DeliveryKind.WEBHOOK:
-            attempt = await self._webhook(delivery, http)
-            where = _where(delivery.target)
-        else:
-            attempt, where = await self._push(delivery, session)
+    async def _claim(self, lock_seconds: float, room: int) -> list[Delivery]:
+        if room <= 0:
+            return []
+        try:
+            return await self.outbox.claim_due(lock_seconds=lock_seconds, limit=room)
+        except Exception:  # noqa: BLE001 - the loop must outlive a bad round; the outbox keeps the work
+            logger.warning("could not read the delivery outbox; retrying", exc_info=True)
+            return []
+
+    async def _deliver_logged(self, delivery: Delivery, http: httpx.AsyncClient) -> None:
+        try:
+            await self.deliver(delivery, http)
+        except Exception:  # noqa: BLE001 - the store refused the record; the claim lapses and it is tried again
+            logger.warning("could not record delivery %s; it is retried", delivery.id, exc_info=True)
+
+    async def deliver(self, delivery: Delivery, http: httpx.AsyncClient) -> None:
+        """One attempt within the delivery deadline, recorded whatever happened."""
+        where = shown_url(delivery.target) if delivery.kind is DeliveryKind.WEBHOOK else ""
+        timeout = self.settings.delivery_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                if delivery.kind is DeliveryKind.WEBHOOK:
+                    attempt = await self._webhook(delivery, http)
+                else:
+                    attempt, where = await self._push(delivery, http)
+        except TimeoutError:
+            attempt = Attempt(False, error=f"the receiver did not answer within {timeout:g} s")
+        except EgressRefused as refused:
+            attempt = Attempt(False, error=str(refused), final=True)
+        except Exception as error:  # noqa: BLE001 - an unforeseen failure would fail the same way every time
+            logger.warning("delivery %s failed unexpectedly; it is not retried", delivery.id, exc_info=True)
+            attempt = Attempt(False, error=f"the delivery could not be sent ({type(error).__name__})", final=True)
         await self._record(delivery, attempt, where)
 
     async def _webhook(self, delivery: Delivery, http: httpx.AsyncClient) -> Attempt:
@@ -103,18 +129,18 @@ class Deliverer:
             return Attempt(True, status)
         return Attempt(False, status, f"the receiver answered {status}")
 
-    async def _push(self, delivery: Delivery, session: aiohttp.ClientSession) -> tuple[Attempt, str]:
+    async def _push(self, delivery: Delivery, http: httpx.AsyncClient) -> tuple[Attempt, str]:
         subscription = await self.subscriptions.get(delivery.target)
         if subscription is None:
             return Attempt(False, error="the subscription was removed", gone=True), ""
-        where = _where(subscription["endpoint"]).rsplit("/", 1)[0]
+        where = shown_url(subscription["endpoint"]).rsplit("/", 1)[0]
         if not (self.settings.vapid_private_key and self.settings.vapid_public_key):
             return Attempt(False, error="push is not set up: HUB_VAPID_PRIVATE_KEY is unset", gone=True), where
         notice: dict[str, Any] = loads(delivery.body)
         notice["url"] = f"{(self.settings.public_url or '').rstrip('/')}/ui/executions/{delivery.execution_id}"
         try:
             status = await send_push(
-                session,
+                http,
                 subscription,
                 dumps(notice),
                 self.settings.vapid_private_key,
@@ -134,7 +160,7 @@ class Deliverer:
             status = DeliveryStatus.DELIVERED
         elif attempt.gone:
             status = DeliveryStatus.GONE
-        elif attempts >= maximum:
+        elif attempt.final or attempts >= maximum:
             status = DeliveryStatus.FAILED
         else:
             status = DeliveryStatus.PENDING

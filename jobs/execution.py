@@ -67,6 +67,7 @@ class WorkerState:
     queue: ExecutionQueue
     services: NodeServices
     engines: dict[str, Engine]
+    files: FileCatalog
     runs: dict[str, ActiveRun] = field(default_factory=dict)
     draining: bool = False
 
@@ -143,7 +144,7 @@ def _graph_run(state: WorkerState, stored: RunState) -> GraphRun:
         organization_id=stored.organization_id,
         stored=stored.nodes,
         records=state.store.records(stored.organization_id),
-        files=FileCatalog(state.store.files, state.settings.data_dir).scoped(stored.organization_id),
+        files=state.files.scoped(stored.organization_id),
     )
 
 

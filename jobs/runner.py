@@ -30,7 +30,7 @@ from handlers.contract import (
 )
 from handlers.registry import NODE_TYPES, RUNNER_KEYS
 from handlers.settings import NodeSettings
-from handlers.templating import render_value
+from handlers.templating import render
 from hub.events import EventType
 from hub.storage import NodeState
 from hub.workflow import Node, Workflow
@@ -262,7 +262,7 @@ class GraphRunner:
             data["resumeUrl"] = f"/api/executions/{self.run.execution_id}/resume/{node.id}"
         await self.recorder.node_waiting(node, epoch, data)
 
-    def _context(self, node: Node, node_input: Any, taken: list[Any], attempt: int) -> NodeContext:
+    async def _context(self, node: Node, node_input: Any, taken: list[Any], attempt: int) -> NodeContext:
         scope = Scope(
             input=node_input,
             inputs=self.run.inputs,
@@ -285,7 +285,7 @@ class GraphRunner:
             node_id=node.id,
             node_type=node.type,
             label=node.label,
-            config=render_value(config, scope, raw_keys=node_type.raw_keys),
+            config=await render(config, scope, self.services.settings.templates, raw_keys=node_type.raw_keys),
             input=node_input,
             scope=scope,
             settings=self.services.settings,
@@ -300,11 +300,11 @@ class GraphRunner:
         )
 
     async def _attempt(self, node: Node, node_input: Any, taken: list[Any], attempt: int) -> NodeResult:
-        """One attempt: render the config, run the handler under the node's timeout, report a retry."""
+        """One attempt: render the config and run the handler, both under the node's timeout; report a retry."""
         timeout = node.timeout_seconds
         try:
-            ctx = self._context(node, node_input, taken, attempt)
             async with asyncio.timeout(timeout) as deadline:
+                ctx = await self._context(node, node_input, taken, attempt)
                 result = await NODE_TYPES.get(node.type).run(ctx)
             if not result.success:
                 raise NodeError(result.message)

@@ -13,25 +13,29 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from arq import Worker
 from arq.connections import RedisSettings
 from arq.worker import func
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from handlers.egress import guarded_client
+from hub.blobs import open_blob_store
 from hub.bus import EventBus
+from hub.errors import SchemaOutdated
+from hub.files import FileCatalog
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
-from hub.storage import open_storage
+from hub.storage import open_storage, prepare_schema
 from jobs.deliveries import Deliverer
 from jobs.engines import Engine, NativeEngine, create_engine
 from jobs.execution import StopReason, WorkerState, run_execution
@@ -137,10 +141,11 @@ async def _startup(ctx: dict[str, Any]) -> None:
         queue=ExecutionQueue(ctx["redis"], settings.queue_name),
         services=NodeServices(
             settings=settings.nodes,
-            http=httpx.AsyncClient(timeout=settings.nodes.http_timeout_seconds, follow_redirects=True),
+            http=guarded_client(settings.nodes.egress_policy(), timeout=settings.nodes.http_timeout_seconds),
             resources=ResourceCache(),
         ),
         engines=engines,
+        files=FileCatalog(store.files, await open_blob_store(settings)),
     )
     ctx["hub"] = state
     ctx["store"] = store
@@ -153,7 +158,13 @@ async def _startup(ctx: dict[str, Any]) -> None:
         asyncio.create_task(sweep_forever(state, sweep_interval), name="sweeper"),
         asyncio.create_task(Deliverer(settings, store, state.bus).run_forever(), name="deliveries"),
     ]
-    logger.info("worker %s ready (engine %s, %d slots)", state.worker_id, settings.engine, settings.worker_concurrency)
+    logger.info(
+        "worker %s ready (engine %s, %d slots, files in %s)",
+        state.worker_id,
+        settings.engine,
+        settings.worker_concurrency,
+        state.files.blobs.url,
+    )
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
@@ -171,6 +182,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         resources = state.services.resources
         if isinstance(resources, ResourceCache):
             await resources.close()
+        await state.files.blobs.close()
     if "store" in ctx:
         await ctx["store"].close()
 
@@ -287,5 +299,9 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_chatty_loggers()
     install_log_redaction(Redactor(settings.secrets()))
+    try:
+        asyncio.run(prepare_schema(settings))
+    except SchemaOutdated as error:
+        sys.exit(f"hub worker: {error.message}")
     with prefect_api(settings) if settings.engine is EngineName.PREFECT else contextlib.nullcontext():
         asyncio.run(serve(settings))

@@ -1,23 +1,32 @@
-"""Real servers the node tests talk to: an aiosmtpd SMTP server, and a database of its own on the machine's MariaDB."""
+"""Real servers the tests talk to: an aiosmtpd SMTP server, databases of their own on the machine's MariaDB and
+PostgreSQL, and moto's standalone S3 server."""
 
 from __future__ import annotations
 
 import email
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import boto3
+import httpx
+import psycopg
 import pymysql
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from hub.processes import free_port
+from hub.processes import free_port, terminate
 
 REFUSED_DOMAIN = "refused.example"
 """The mail server refuses every recipient at this domain, as a server refuses an unknown mailbox."""
@@ -122,3 +131,153 @@ def mariadb_account(account: MariaDBAccount) -> Iterator[MariaDBAccount]:
             cursor.execute(f"DROP DATABASE IF EXISTS `{account.database}`")
             cursor.execute(f"DROP USER IF EXISTS '{account.user}'@'{account.host}'")
         root.close()
+
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+"""The machine's PostgreSQL (trust authentication), where each test run creates a database of its own."""
+_POSTGRES_PREFIX = "hub_test_"
+
+
+def postgres_url(database: str) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """Creates a database with a random name on the machine's PostgreSQL, yields its URL, and drops it.
+
+    Each database is labelled with the pid and host of the run that made it, so a later run drops those whose run died
+    before its own clean-up (never another live run's). PostgreSQL not answering skips the tests that need it
+    on a developer's machine, and fails them in CI, where .ci/run starts it.
+    """
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
+    name = f"{_POSTGRES_PREFIX}{secrets.token_hex(6)}"
+    try:
+        _drop_orphans(admin)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{_label(os.getpid())}'")
+        yield postgres_url(name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextmanager
+def postgres_schema(database_url: str) -> Iterator[str]:
+    """A schema of its own in the run's database, for one test: yields a URL whose connections work in it
+    (``search_path``), and drops it with everything in it afterwards. Cheaper than a database per test."""
+    name = f"test_{secrets.token_hex(6)}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{database_url}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@contextmanager
+def postgres_stack_env(database_url: str) -> Iterator[dict[str, str]]:
+    """The settings that put a hub stack on a schema of its own in the run's PostgreSQL database, made by
+    ``hub migrate`` (``hub serve`` and ``hub worker`` refuse a PostgreSQL schema that is not current)."""
+    with postgres_schema(database_url) as url:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
+        subprocess.run([sys.executable, "-m", "hub", "migrate"], env={**env, "HUB_DATABASE_URL": url}, check=True)
+        yield {"HUB_DATABASE_URL": url}
+
+
+def _drop_orphans(admin: psycopg.Connection[Any]) -> None:
+    rows = admin.execute(
+        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE %s",
+        (_POSTGRES_PREFIX + "%",),
+    ).fetchall()
+    for name, label in rows:
+        pid = label.split("@")[0] if label else ""
+        if pid.isdigit() and label == _label(int(pid)) and not _alive(int(pid)):
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _label(pid: int) -> str:
+    """Who made a test database: a pid on this host (the label of a database made elsewhere never matches)."""
+    return f"{pid}@{socket.gethostname()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class S3Server:
+    """moto's standalone S3 server, a process of its own on a free port of 127.0.0.1, speaking the real protocol."""
+
+    access_key_id = "hub-test-access-key"
+    secret_access_key = "hub-test-secret-7c1e9a4f"
+    region = "us-east-1"
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self._log_path = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> S3Server:
+        log = self._log_path.open("ab")
+        moto_server = Path(sys.executable).with_name("moto_server")
+        self._process = subprocess.Popen(
+            [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=log
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                terminate(self._process)
+                raise RuntimeError(f"moto's S3 server did not start; see {self._log_path}")
+            time.sleep(0.1)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/moto-api/", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def __exit__(self, *exc: object) -> None:
+        terminate(self._process)
+
+    def client(self) -> Any:
+        """A plain boto3 client, for the tests' own looks into the bucket."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+        )
+
+    def new_bucket(self) -> str:
+        bucket = f"hub-test-{secrets.token_hex(4)}"
+        self.client().create_bucket(Bucket=bucket)
+        return bucket
+
+    def env(self, bucket: str, prefix: str = "uploads") -> dict[str, str]:
+        """The settings that put the hub's and the workers' files in ``bucket`` under ``prefix``."""
+        return {
+            "HUB_FILES_URL": f"s3://{bucket}/{prefix}",
+            "HUB_S3_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+        }

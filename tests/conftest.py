@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import pytest_asyncio
 
-from tests.backends import MailServer, MariaDBAccount, mariadb_account
+from tests.backends import (
+    MailServer,
+    MariaDBAccount,
+    S3Server,
+    mariadb_account,
+    postgres_database,
+    postgres_stack_env,
+)
 from tests.fakes import ClimatiqService, DownloadService, EsiosService, OpenAIService, TargetService, TwilioService
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack
 
@@ -75,6 +83,13 @@ def climatiq() -> Iterator[tuple[ClimatiqService, str]]:
 
 
 @pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server, one process for the session; each test module makes buckets of its own."""
+    with S3Server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def mysql_account() -> MariaDBAccount:
     """The names and password of this run's MariaDB database and user; ``mariadb`` creates them."""
     return MariaDBAccount()
@@ -85,6 +100,13 @@ def mariadb(mysql_account: MariaDBAccount) -> Iterator[MariaDBAccount]:
     """This run's own database and user on the machine's MariaDB, dropped at the end."""
     with mariadb_account(mysql_account) as account:
         yield account
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The URL of this run's own database on the machine's PostgreSQL, dropped at the end."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -114,15 +136,39 @@ def service_env(
     }
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+STACKS = {"native": ("native", "sqlite"), "prefect": ("prefect", "sqlite"), "native-postgres": ("native", "postgres")}
+"""The stacks the end-to-end tests run on: each engine on SQLite, and (for tests marked ``postgres``, or for
+all of them with HUB_TEST_POSTGRES=all) the native engine on PostgreSQL."""
+STACK_FIXTURES = {"stack": "session", "durable": "module"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for name, scope in STACK_FIXTURES.items():
+        if name in metafunc.fixturenames:
+            stacks = list(ENGINES)
+            if metafunc.definition.get_closest_marker("postgres") or os.environ.get("HUB_TEST_POSTGRES") == "all":
+                stacks.append("native-postgres")
+            metafunc.parametrize(name, stacks, indirect=True, scope=scope)
+
+
+def stack_env(request: pytest.FixtureRequest, stack: ExitStack) -> tuple[str, dict[str, str]]:
+    """The engine of the stack the test asked for, and the settings that put it on its database."""
+    engine, database = STACKS[request.param]
+    if database == "postgres":
+        return engine, stack.enter_context(postgres_stack_env(request.getfixturevalue("postgres")))
+    return engine, {}
+
+
+@pytest.fixture(scope="session")
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, service_env: dict[str, str]
 ) -> Iterator[HubStack]:
-    """A hub with one worker, once per engine; tests that use it run under both engines."""
-    engine = request.param
-    directory = tmp_path_factory.mktemp(f"stack-{engine}")
-    with hub_stack(directory, engine=engine, **service_env) as running:
-        yield running
+    """A hub with one worker, once per engine (and on PostgreSQL for tests marked so)."""
+    with ExitStack() as resources:
+        engine, database_env = stack_env(request, resources)
+        directory = tmp_path_factory.mktemp(f"stack-{request.param}")
+        with hub_stack(directory, engine=engine, **service_env, **database_env) as running:
+            yield running
 
 
 @pytest_asyncio.fixture(loop_scope="session")

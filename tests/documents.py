@@ -46,6 +46,26 @@ def corrupt_xlsx_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def xlsx_bomb_bytes(inflated_mb: int, extra_parts: int = 0) -> bytes:
+    """A real workbook whose sharedStrings.xml inflates to ``inflated_mb`` MB from a few hundred KB;
+    with ``extra_parts``, that many more parts of the same size sit beside it."""
+    workbook = xlsx_bytes({"Sheet": [["name"], ["Ada"]]})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in source.infolist():
+            if member.filename != "xl/sharedStrings.xml":
+                bomb.writestr(member, source.read(member))
+        with bomb.open("xl/sharedStrings.xml", "w", force_zip64=True) as strings:
+            strings.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            block = b"<si><t>" + b"A" * (1024 * 1024 - 16) + b"</t></si>"
+            for _ in range(inflated_mb):
+                strings.write(block)
+            strings.write(b"</sst>")
+        for index in range(extra_parts):
+            bomb.writestr(f"xl/media/fill{index}.bin", b"\0" * inflated_mb * 1024 * 1024)
+    return buffer.getvalue()
+
+
 def csv_bytes(rows: Iterable[Sequence[Any]], delimiter: str = ",") -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)

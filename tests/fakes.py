@@ -7,6 +7,7 @@ import base64
 import re
 import time
 import uuid
+import zlib
 from collections import Counter
 from typing import Any
 
@@ -402,3 +403,50 @@ class PushService:
 
     def received(self, token: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["token"] == token]
+
+
+class HostileService:
+    """Answers a workflow should not be able to hurt a worker with: huge, endless, compressed bombs, redirects."""
+
+    def __init__(self, bomb_mb: int = 200) -> None:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        block = bytes(1024 * 1024)
+        self.bomb = b"".join(packer.compress(block) for _ in range(bomb_mb)) + packer.flush()
+        self.app = Starlette(
+            routes=[
+                Route("/big/{mb:int}", self.big),
+                Route("/trickle", self.trickle),
+                Route("/bomb", self.gzip_bomb),
+                Route("/redirect", self.redirect),
+                Route("/ok", self.ok, methods=["GET", "POST"]),
+            ]
+        )
+
+    async def big(self, request: Request) -> Response:
+        """``mb`` megabytes of a streamed body, with no content-length to refuse it by."""
+        block = b"x" * (1024 * 1024)
+
+        async def blocks() -> Any:
+            for _ in range(request.path_params["mb"]):
+                yield block
+
+        return StreamingResponse(blocks(), media_type="text/plain")
+
+    async def trickle(self, request: Request) -> Response:
+        """A body that never ends, one byte at a time, fast enough that no single read times out."""
+
+        async def forever() -> Any:
+            while True:
+                yield b"."
+                await asyncio.sleep(0.05)
+
+        return StreamingResponse(forever(), media_type="text/plain")
+
+    async def gzip_bomb(self, request: Request) -> Response:
+        return Response(self.bomb, headers={"content-encoding": "gzip", "content-type": "text/plain"})
+
+    async def redirect(self, request: Request) -> Response:
+        return Response(status_code=302, headers={"location": request.query_params["to"]})
+
+    async def ok(self, request: Request) -> Response:
+        return JSONResponse({"ok": True})

@@ -28,6 +28,8 @@ from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
+LOOPBACK_ALLOW = "127.0.0.0/8"
+"""HUB_EGRESS_ALLOW for tests: the fake services all listen on loopback, which the guard refuses by default."""
 
 
 class ServiceServer:
@@ -90,13 +92,15 @@ class HubStack:
                 "HUB_HOST": "127.0.0.1",
                 "HUB_PORT": str(self.port),
                 "HUB_DATA_DIR": str(self.directory),
-                "HUB_DATABASE": str(self.database),
                 "HUB_ENGINE": self.engine,
                 "REDIS_URL": self.redis.url,
                 "HUB_LOG_LEVEL": "INFO",
+                "HUB_EGRESS_ALLOW": LOOPBACK_ALLOW,
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if "HUB_DATABASE_URL" not in self.extra_env:
+            env["HUB_DATABASE"] = str(self.database)
         env.update(self.extra_env)
         return env
 
@@ -104,19 +108,26 @@ class HubStack:
         """The settings the stack's processes run with, for a test that opens the same store."""
         return Settings.from_env(self.env(), env_file=None)
 
-    def _spawn(self, name: str, module: str, *arguments: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, module: str, *arguments: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
         self._logs.append(log)
         return subprocess.Popen(
-            [sys.executable, "-m", module, *arguments], cwd=self.directory, env=self.env(), stdout=log, stderr=log
+            [sys.executable, "-m", module, *arguments],
+            cwd=self.directory,
+            env={**self.env(), **(env or {})},
+            stdout=log,
+            stderr=log,
         )
 
     def start_hub(self) -> None:
         self.hub = self._spawn("hub", "hub", "serve")
         self._wait(lambda: self._health() is not None, "the hub to serve", self.hub)
 
-    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        worker = self._spawn(f"worker-{len(self.workers)}", "jobs")
+    def start_worker(self, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
+        """A worker; ``env`` adds to or overrides the stack's settings for this worker alone."""
+        worker = self._spawn(f"worker-{len(self.workers)}", "jobs", env=env)
         self.workers.append(worker)
         if wait:
             self._wait(lambda: self._beating(worker.pid), "a worker heartbeat", worker, timeout=120)

@@ -137,7 +137,8 @@ def bare_chain_ms_per_node(bench: Bench, nodes: int, runs: int) -> float:
 
 
 def native(bench: Bench) -> list[Figure]:
-    """Scenario 1 and the native half of scenario 3, on one hub and one worker with HUB_ENGINE=native."""
+    """Scenario 1 (on SQLite and on PostgreSQL, against the same bare-arq baseline) and the native half of
+    scenario 3, on one hub and one worker with HUB_ENGINE=native."""
     scale = bench.scale
     with bench.stack(HUB_ENGINE="native") as stack:
         stack.start_worker()
@@ -150,6 +151,11 @@ def native(bench: Bench) -> list[Figure]:
         rate, note = hub_rate(bench, stack, "throughput, native", scale.native_executions, 1200)
         with bench.measuring("per-node, native", stack.processes()):
             per_node = hub_ms_per_node(stack, scale.chain_nodes, scale.chain_runs, 600)
+    with bench.stack(postgres=True, HUB_ENGINE="native") as stack:
+        stack.start_worker()
+        postgres_rate, postgres_note = hub_rate(
+            bench, stack, "throughput, native, PostgreSQL", scale.native_executions, 1200
+        )
     bare = bare_chain_ms_per_node(bench, scale.chain_nodes, scale.chain_runs)
     return [
         Figure(
@@ -162,6 +168,17 @@ def native(bench: Bench) -> list[Figure]:
             Target(Goal.RATIO_AT_LEAST, 0.25),
             note,
             section="throughput, native",
+        ),
+        Figure(
+            "1",
+            "1. throughput, native engine, PostgreSQL",
+            postgres_rate,
+            "exec/s",
+            baseline,
+            "bare arq no-op jobs/s",
+            Target(Goal.RATIO_AT_LEAST, 0.25),
+            f"{postgres_note}; the machine's PostgreSQL 15 on 127.0.0.1, not pinned to the system core",
+            section="throughput, native, PostgreSQL",
         ),
         Figure(
             "3",

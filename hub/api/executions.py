@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api import schemas
-from hub.api._request import Body, BodyField, QueryInt, QueryText, json_object
+from hub.api._request import Body, BodyField, QueryInt, QueryText, check_egress, json_body, json_object, parse_json
 from hub.api.openapi import ANY_JSON, ApiRoute, Content, Operation
-from hub.errors import BadRequest, Conflict, NotFound, Problem
+from hub.errors import Conflict, NotFound, Problem
 from hub.events import ExecutionStatus, dumps
 from hub.services import Services, services
 from hub.workflow import Workflow, parse_workflow
@@ -86,8 +86,11 @@ async def execute(request: Request) -> Response:
         if not any(problem.path == "workflowId" for problem in fields.problems):
             fields.problems.append(Problem("workflowId", "workflowId is required (or an inline workflow with an id)"))
     fields.check()
+    if callback_url is not None:
+        await check_egress(hub.settings.nodes.egress_policy(), "callbackUrl", callback_url)
     if inline is not None:
-        workflow = parse_workflow(inline, workflow_id=workflow_id, settings=hub.settings.nodes)
+        # Compiling every template of a large workflow takes a while: off the event loop.
+        workflow = await asyncio.to_thread(hub.parse_new_workflow, inline, workflow_id)
     else:
         assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)
@@ -107,14 +110,12 @@ async def trigger_hook(request: Request) -> Response:
     hub = services(request)
     workflow, organization_id = await _stored_workflow(hub, request.path_params["workflow_id"])
     body = await request.body()
+    content_type = request.headers.get("content-type")
     if not body.strip():
         payload: Any = {}
-    elif "json" in request.headers.get("content-type", "json"):
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise BadRequest(f"The webhook body is not valid JSON: {error}") from None
-    elif request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    elif content_type is None or "json" in content_type.lower():
+        payload = await parse_json(body, "webhook body")
+    elif content_type.startswith("application/x-www-form-urlencoded"):
         payload = dict((await request.form()).items())
     else:
         payload = body.decode(errors="replace")
@@ -194,11 +195,9 @@ async def resume(request: Request) -> Response:
     hub = services(request)
     execution_id = request.path_params["execution_id"]
     node_id = request.path_params["node_id"]
-    raw = await request.body()
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(f"The resume body is not valid JSON: {error}") from None
+    body = await json_body(request, what="resume body")
+    if body is None:
+        body = {}
     await hub.store.resume_node(execution_id, node_id, body)
     await hub.queue.enqueue(execution_id, reason=f"resume:{node_id}")
     return JSONResponse(

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api import schemas
-from hub.api._request import Body, BodyField, json_object
+from hub.api._request import Body, BodyField, check_egress, json_object
 from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
 from hub.push import parse_subscription
@@ -62,6 +62,7 @@ async def subscribe(request: Request) -> Response:
     hub = services(request)
     _push_ready(hub)
     subscription, target = await _read(request)
+    await check_egress(hub.settings.nodes.egress_policy(), "subscription.endpoint", str(subscription["endpoint"]))
     if target.execution_id is not None:
         await hub.store.status(target.execution_id)
     subscription_id = await hub.store.push.add(subscription, target)

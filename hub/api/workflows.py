@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -10,7 +12,6 @@ from hub.api._request import Body, BodyField, json_object
 from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
 from hub.services import services
-from hub.workflow import parse_workflow
 
 DEFINITION = Body(
     (BodyField("organizationId", "text", "The organization that owns the workflow"),),
@@ -31,7 +32,8 @@ async def put_workflow(request: Request) -> Response:
     fields = DEFINITION.read(body)
     organization_id = fields.text("organizationId")
     fields.check()
-    workflow = parse_workflow(body, workflow_id=workflow_id, settings=services(request).settings.nodes)
+    # Compiling every template of a large workflow takes a while: off the event loop.
+    workflow = await asyncio.to_thread(services(request).parse_new_workflow, body, workflow_id)
     stored = await services(request).store.put_workflow(workflow, organization_id)
     return JSONResponse(stored)
 

@@ -5,7 +5,7 @@ Nothing outside this package sees a connection, a cursor, SQL or which database 
 
 from __future__ import annotations
 
-from hub.storage._store import open_storage
+from hub.storage._store import open_storage, prepare_schema
 from hub.storage.contract import (
     Claim,
     Delivery,
@@ -51,4 +51,5 @@ __all__ = [
     "Sweep",
     "Workflows",
     "open_storage",
+    "prepare_schema",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from handlers.contract import RecordStore
 from hub.redaction import Redactor
 from hub.settings import DatabaseKind, DatabaseUrl, Settings
@@ -56,22 +54,33 @@ class SqlStorage(SqlWorkflows, SqlExecutions, SqlNodes, SqlLeases, SqlSweeps):
         await self.engine.close()
 
 
-def create_engine(url: DatabaseUrl) -> Engine:
-    """The engine for a database URL, not yet open."""
+def create_engine(url: DatabaseUrl, *, pool_size: int = Settings.database_pool_size) -> Engine:
+    """The engine for a database URL, not yet open; ``pool_size`` read connections on PostgreSQL."""
     if url.kind is DatabaseKind.SQLITE:
         assert url.path is not None
         return SqliteEngine(url.path)
     # Imported on demand: the PostgreSQL driver is only loaded by processes that use it.
-    postgres = importlib.import_module("hub.storage.postgres")
-    engine: Engine = postgres.PostgresEngine(url.url)
-    return engine
+    from hub.storage.postgres import PostgresEngine
+
+    return PostgresEngine(url.url, pool_size=pool_size)
+
+
+async def prepare_schema(settings: Settings, *, migrate: bool | None = None) -> int:
+    """Checks (and with ``migrate``, brings up to date) the database's schema as ``open_storage`` does,
+    then closes it; returns the schema version. ``hub migrate`` and the start of ``hub serve`` and
+    ``hub worker`` call it, so that an outdated schema stops them with one clear message."""
+    storage = await open_storage(settings, migrate=migrate)
+    try:
+        return await storage.schema_version()
+    finally:
+        await storage.close()
 
 
 async def open_storage(settings: Settings, *, migrate: bool | None = None) -> Storage:
     """Opens the configured database. ``migrate`` brings its schema up to date first; by default SQLite
     (the embedded database) is migrated and PostgreSQL must already be current (``hub migrate``), else
     ``SchemaOutdated`` is raised."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     await engine.open()
     try:
         if migrate if migrate is not None else settings.database_url.kind is DatabaseKind.SQLITE:

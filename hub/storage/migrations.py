@@ -143,7 +143,8 @@ _SQLITE_1 = (
 )
 
 # Epoch seconds are DOUBLE PRECISION, counters INTEGER, JSON bodies TEXT (they are stored as written and
-# read back whole); records.data is jsonb, queried by the records module. ``records.seq`` keeps the
+# read back whole); records.data is jsonb, queried by the records module, and records.document the record
+# as saved (jsonb keeps no key order, and a record's columns come back in its own order). ``records.seq`` keeps the
 # insertion order that SQLite's rowid gives the records there.
 _POSTGRES_1 = (
     """CREATE TABLE workflows (
@@ -251,6 +252,7 @@ _POSTGRES_1 = (
         entity TEXT NOT NULL,
         organizationId TEXT,
         data JSONB NOT NULL,
+        document TEXT NOT NULL,
         createdAt TEXT NOT NULL,
         updatedAt TEXT NOT NULL)""",
     "CREATE INDEX ix_records_entity ON records (organizationId, entity, seq)",
@@ -267,7 +269,9 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
     appliedAt TEXT NOT NULL)"""
 _HAS_VERSION_TABLE = {
     Dialect.SQLITE: "SELECT count(*) AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
-    Dialect.POSTGRES: "SELECT count(*) AS found FROM pg_tables WHERE tablename = 'schema_version'",
+    # In the schema the connection works in (search_path), not in any schema of the database.
+    Dialect.POSTGRES: "SELECT count(*) AS found FROM pg_tables WHERE tablename = 'schema_version'"
+    " AND schemaname = current_schema()",
 }
 
 

@@ -11,18 +11,16 @@ only after its transaction committed.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from hub.storage._engine import Dialect, Reader, Row, Work
+from hub.storage._writer import Outcome, PendingWrite, WriterThread, pending
 
 T = TypeVar("T")
 
@@ -32,86 +30,32 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=60000",
     "PRAGMA foreign_keys=ON",
 )
-_MAX_BATCH = 256
 
 
-@dataclass(slots=True)
-class _Write(Generic[T]):
-    work: Work[T]
-    future: asyncio.Future[T]
-    loop: asyncio.AbstractEventLoop
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    """A caller cancelled while its write ran does not read the outcome; mark it read so asyncio is quiet."""
-    if not future.cancelled():
-        future.exception()
-
-
-class _Writer(threading.Thread):
+class _Writer(WriterThread):
     """Owns the process's write connection; commits queued writes in batches."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(name=f"sqlite-writer:{path.name}", daemon=True)
+        super().__init__(name=f"sqlite-writer:{path.name}")
         self._path = path
-        self._queue: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
+        self._connection: sqlite3.Connection | None = None
 
-    def start_and_wait(self) -> None:
-        self.start()
-        self._ready.wait()
-        if self._failure is not None:
-            raise self._failure
+    def open_connection(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, timeout=60, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            connection.execute(pragma)
+        self._connection = connection
 
-    def submit(self, write: _Write[Any]) -> None:
-        self._queue.put(write)
+    def close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self.join()
-
-    def run(self) -> None:
-        try:
-            connection = sqlite3.connect(self._path, isolation_level=None, timeout=60, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                connection.execute(pragma)
-        except sqlite3.Error as error:
-            self._failure = error
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                while len(batch) < _MAX_BATCH:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._queue.put(None)
-                        break
-                    batch.append(item)
-                self._commit(connection, batch)
-        finally:
-            connection.close()
-
-    def _commit(self, connection: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
-        outcomes: list[tuple[_Write[Any], Any, BaseException | None]] = []
+    def commit(self, batch: list[PendingWrite[Any]]) -> list[Outcome]:
+        connection = self._connection
+        assert connection is not None, "commit runs only after open_connection succeeded"
+        outcomes: list[Outcome] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for write in batch:
@@ -129,8 +73,7 @@ class _Writer(threading.Thread):
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             outcomes = [(write, None, error) for write in batch]
-        for write, result, failure in outcomes:
-            write.loop.call_soon_threadsafe(_settle, write.future, result, failure)
+        return outcomes
 
 
 class _SnapshotReader:
@@ -187,11 +130,9 @@ class SqliteEngine:
         future resolves once this one has committed."""
         if self._writer is None:
             raise RuntimeError("the database is not open; call SqliteEngine.open() first")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        future.add_done_callback(_retrieve)
-        self._writer.submit(_Write(work, future, loop))
-        return future
+        write = pending(work)
+        self._writer.submit(write)
+        return write.future
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         connection = self._require_reader()

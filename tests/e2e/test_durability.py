@@ -9,6 +9,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +19,29 @@ import pytest_asyncio
 import redis
 import websockets
 
-from tests.conftest import ENGINES
+from tests.conftest import ENGINES, stack_env
 from tests.fakes import TargetService
 from tests.support import HubClient, HubStack, hub_stack, linear, seqs
 
 LEASE_SECONDS = 3
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module")
 def durable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStack]:
-    """Two workers with a short lease, so that recovery happens within seconds."""
-    directory = tmp_path_factory.mktemp(f"durable-{request.param}")
-    with hub_stack(
-        directory,
-        engine=request.param,
-        workers=2,
-        HUB_WORKER_LEASE_SECONDS=str(LEASE_SECONDS),
-        HUB_WORKER_GRACE_SECONDS="20",
-    ) as stack:
-        yield stack
+    """Two workers with a short lease, so that recovery happens within seconds; once per engine, and on
+    PostgreSQL for the tests marked so (see ``pytest_generate_tests`` in tests/conftest.py)."""
+    with ExitStack() as resources:
+        engine, database_env = stack_env(request, resources)
+        directory = tmp_path_factory.mktemp(f"durable-{request.param}")
+        with hub_stack(
+            directory,
+            engine=engine,
+            workers=2,
+            HUB_WORKER_LEASE_SECONDS=str(LEASE_SECONDS),
+            HUB_WORKER_GRACE_SECONDS="20",
+            **database_env,
+        ) as stack:
+            yield stack
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -70,6 +75,7 @@ def _gapless(events: list[dict[str, Any]]) -> bool:
     return seqs(events) == list(range(1, len(events) + 1))
 
 
+@pytest.mark.postgres
 async def test_a_killed_workers_execution_completes_on_another_without_rerunning_finished_nodes(
     hub: HubClient, target: tuple[TargetService, str]
 ) -> None:
@@ -122,6 +128,7 @@ async def test_sigterm_lets_the_running_node_finish_then_another_worker_resumes(
     assert draining.wait(timeout=60) == 0
 
 
+@pytest.mark.postgres
 async def test_a_socket_dropped_by_a_hub_crash_resumes_with_after_and_misses_nothing(
     hub: HubClient, target: tuple[TargetService, str]
 ) -> None:

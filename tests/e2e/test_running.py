@@ -1,12 +1,16 @@
-"""Workflows run end to end on a real hub, worker, Redis and SQLite file, under both engines."""
+"""Workflows run end to end on a real hub, worker and Redis, under both engines on SQLite, and on PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.fakes import TargetService
 from tests.support import HubClient, linear
+
+pytestmark = pytest.mark.postgres
 
 
 def _types(events: list[dict[str, Any]], node_id: str | None = None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import signal
@@ -14,11 +15,12 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
+from standardwebhooks import Webhook
 
 from tests.fakes import TargetService, WebhookReceiver
 from tests.support import HubClient, HubStack, ServiceServer, hub_stack, linear
 
-SECRET = "whsec-3b1f77c0a9"
+SECRET = "whsec_" + base64.b64encode(b"3b1f77c0a9e2d4f6").decode()
 RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 3
 
@@ -62,8 +64,9 @@ async def _deliveries(hub: HubClient, execution_id: str, count: int) -> list[dic
 
 
 def _signed(request: dict[str, Any]) -> bool:
-    expected = "sha256=" + hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
-    return hmac.compare_digest(request["headers"]["x-hub-signature-256"], expected)
+    """Verified as a receiver would, with the Standard Webhooks library (it raises when the signature is wrong)."""
+    Webhook(SECRET).verify(request["body"], request["headers"])
+    return True
 
 
 async def _run(hub: HubClient, url: str, workflow: dict[str, Any] | None = None) -> tuple[str, str]:
@@ -78,7 +81,7 @@ async def test_a_completed_execution_posts_a_signed_webhook_with_its_result(
     execution_id, key = await _run(hub, receiver[1])
     (request,) = await _requests(receiver[0], key, 1)
     assert _signed(request)
-    assert request["headers"]["x-hub-delivery"]
+    assert request["headers"]["x-hub-delivery"] == request["headers"]["webhook-id"]
     body = orjson.loads(request["body"])
     execution = await hub.execution(execution_id)
     assert body == {
@@ -89,6 +92,15 @@ async def test_a_completed_execution_posts_a_signed_webhook_with_its_result(
         "error": None,
         "completedAt": execution["completedAt"],
     }
+
+
+async def test_the_body_only_signature_of_earlier_releases_is_still_sent(
+    hub: HubClient, receiver: tuple[WebhookReceiver, str]
+) -> None:
+    _, key = await _run(hub, receiver[1])
+    (request,) = await _requests(receiver[0], key, 1)
+    expected = "sha256=" + hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(request["headers"]["x-hub-signature-256"], expected)
 
 
 async def test_each_delivery_attempt_is_an_event_after_the_terminal_one(
@@ -111,6 +123,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_until_it_accepts(
     requests = await _requests(receiver[0], key, 3)
     assert [r["status"] for r in requests] == [503, 503, 200]
     assert len({r["headers"]["x-hub-delivery"] for r in requests}) == 1
+    assert len({r["headers"]["webhook-id"] for r in requests}) == 1
     assert len({r["body"] for r in requests}) == 1 and all(_signed(r) for r in requests)
     assert requests[1]["at"] - requests[0]["at"] >= RETRY_SECONDS
     assert requests[2]["at"] - requests[1]["at"] >= 2 * RETRY_SECONDS
@@ -168,5 +181,6 @@ async def test_a_restart_of_the_hub_and_the_worker_between_attempts_still_delive
     assert requests[-1]["status"] == 200
     assert [r["status"] for r in requests[:2]] == [503, 503]
     assert len({r["headers"]["x-hub-delivery"] for r in requests}) == 1
+    assert len({r["headers"]["webhook-id"] for r in requests}) == 1
     deliveries = await _deliveries(hub, execution_id, 3)
     assert deliveries[-1]["data"]["outcome"] == "delivered"

@@ -1,20 +1,27 @@
-"""Handlers run against the hub's real stores: a SQLite file with the files and records tables."""
+"""Handlers run against the hub's real stores: a SQLite file (or PostgreSQL) with the files and records tables."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from handlers.contract import NodeContext, NodeResult, NodeRun, RecordStore, Scope
+from handlers.egress import EgressPolicy, guarded_client, parse_allow
 from handlers.settings import NodeSettings
+from hub.blobs import BlobStore
+from hub.blobs.folder import FolderBlobStore
 from hub.files import FileCatalog
 from hub.settings import DatabaseUrl, Settings
 from hub.storage import FileRecord, Storage, open_storage
+from tests.backends import postgres_schema
+from tests.support import LOOPBACK_ALLOW
 
 
 class _Resources:
@@ -76,9 +83,34 @@ class Stores:
         return await run(context)
 
 
+@asynccontextmanager
+async def open_stores(
+    directory: Path, blobs: BlobStore, database_url: DatabaseUrl | None = None
+) -> AsyncIterator[Stores]:
+    """The store on ``database_url`` (a fresh SQLite file in ``directory`` by default), its uploads' bytes in
+    ``blobs`` (closed afterwards)."""
+    url = database_url or DatabaseUrl.sqlite(directory / "hub.sqlite3")
+    storage = await open_storage(Settings(database_url=url), migrate=True)
+    try:
+        async with guarded_client(EgressPolicy(parse_allow(LOOPBACK_ALLOW)), timeout=30) as http:
+            yield Stores(storage, FileCatalog(storage.files, blobs), directory, http)
+    finally:
+        await blobs.close()
+        await storage.close()
+
+
+@pytest.fixture
+def database() -> str:
+    """Which database ``stores`` opens; the records tests run on every one (``database`` overridden there)."""
+    return "sqlite"
+
+
 @pytest_asyncio.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    storage = await open_storage(Settings(database_url=DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")))
-    async with httpx.AsyncClient() as http:
-        yield Stores(storage, FileCatalog(storage.files, tmp_path / "data"), tmp_path, http)
-    await storage.close()
+async def stores(request: pytest.FixtureRequest, database: str, tmp_path: Path) -> AsyncIterator[Stores]:
+    """The record and file stores: a SQLite file, or a schema of its own in this run's PostgreSQL database."""
+    async with AsyncExitStack() as stack:
+        url = None
+        if database == "postgres":
+            url = DatabaseUrl.parse(stack.enter_context(postgres_schema(request.getfixturevalue("postgres"))))
+        blobs = FolderBlobStore(tmp_path / "data" / "files")
+        yield await stack.enter_async_context(open_stores(tmp_path, blobs, url))

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 
 from handlers.contract import ConfigProblem, NodeContext, NodeResult, Scope, StoredFile
+from handlers.egress import guarded_client
 from handlers.registry import NODE_TYPES, RUNNER_KEYS
 from handlers.settings import NodeSettings
-from handlers.templating import render_value
+from handlers.templating import render
 from jobs.resources import ResourceCache
 
 
@@ -37,11 +38,11 @@ class DiskFiles:
         self._files[file_id] = StoredFile(file_id, name, kind, len(data), str(path))
         return file_id
 
-    async def get(self, file_id: str) -> StoredFile:
-        try:
-            return self._files[file_id]
-        except KeyError:
-            raise LookupError(file_id) from None
+    @asynccontextmanager
+    async def open(self, file_id: str) -> AsyncIterator[StoredFile]:
+        if file_id not in self._files:
+            raise LookupError(file_id)
+        yield self._files[file_id]
 
 
 @dataclass
@@ -76,7 +77,7 @@ class NodeRunner:
             node_id="n1",
             node_type=node_type,
             label=node_type,
-            config=render_value(config, scope, raw_keys=NODE_TYPES.get(node_type).raw_keys),
+            config=await render(config, scope, self.settings.templates, raw_keys=NODE_TYPES.get(node_type).raw_keys),
             input=node_input,
             scope=scope,
             settings=self.settings,
@@ -93,7 +94,7 @@ class NodeRunner:
 async def node_runner(settings: NodeSettings, files: DiskFiles | None = None) -> AsyncIterator[NodeRunner]:
     """A runner with its own http client and resource cache, both closed afterwards (pools included)."""
     resources = ResourceCache()
-    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+    async with guarded_client(settings.egress_policy(), timeout=settings.http_timeout_seconds) as http:
         try:
             yield NodeRunner(settings, http, resources, files)
         finally:

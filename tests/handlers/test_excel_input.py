@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import tracemalloc
 from datetime import date, datetime
 from pathlib import Path
@@ -9,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from handlers import excel_input
-from handlers._sheets import SheetOptions, read_xlsx
+from handlers._sheets import SheetOptions, read_csv, read_xlsx
 from handlers.contract import NodeError
 from handlers.settings import NodeSettings
-from tests.documents import corrupt_xlsx_bytes, csv_bytes, write_large_xlsx, xlsx_bytes
+from tests.documents import corrupt_xlsx_bytes, csv_bytes, write_large_xlsx, xlsx_bomb_bytes, xlsx_bytes
 from tests.fakes import DownloadService
 from tests.handlers.conftest import Stores
 
@@ -80,6 +81,66 @@ async def test_max_rows_stops_reading(stores: Stores) -> None:
     uploaded = await stores.upload("sales.xlsx", xlsx_bytes(SALES))
     result = await stores.run(excel_input.run, {"fileId": uploaded.file_id, "maxRows": 1})
     assert result.output_data["rowCount"] == 1
+
+
+async def test_max_rows_defaults_to_100_000_and_says_the_rows_were_cut(stores: Stores) -> None:
+    uploaded = await stores.upload("many.csv", b"n\n" + b"1\n" * 100_001)
+    result = await stores.run(excel_input.run, {"fileId": uploaded.file_id})
+    assert result.output_data["rowCount"] == 100_000
+    assert result.output_data["truncated"] is True
+    assert any("more than 100,000 rows" in message for _, message in stores.logs)
+
+
+async def test_a_file_within_max_rows_is_not_marked_truncated(stores: Stores) -> None:
+    uploaded = await stores.upload("two.csv", b"n\n1\n2\n")
+    result = await stores.run(excel_input.run, {"fileId": uploaded.file_id, "maxRows": 2})
+    assert "truncated" not in result.output_data
+
+
+async def test_a_zip_bomb_workbook_is_refused_before_its_parts_are_unpacked(stores: Stores) -> None:
+    uploaded = await stores.upload("bomb.xlsx", xlsx_bomb_bytes(inflated_mb=300))
+    tracemalloc.start()
+    try:
+        with pytest.raises(NodeError, match=r"xl/sharedStrings.xml unpacks to .* past the limit of 200 MB"):
+            await stores.run(excel_input.run, {"fileId": uploaded.file_id})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024
+
+
+async def test_a_workbook_whose_parts_together_unpack_past_the_limit_is_refused(stores: Stores) -> None:
+    uploaded = await stores.upload("bomb.xlsx", xlsx_bomb_bytes(inflated_mb=3, extra_parts=1))
+    with pytest.raises(NodeError, match=r"its parts unpack to .* together, past the limit of 4 MB"):
+        await stores.run(excel_input.run, {"fileId": uploaded.file_id}, settings=NodeSettings(max_uncompressed_mb=4))
+
+
+def test_the_csv_sniffer_sees_at_most_4_kb_of_a_pathological_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """csv.Sniffer is quadratic: this 16 KB line took 2.7 s whole, holding the GIL; 4 KB of it takes 0.15 s."""
+    samples: list[int] = []
+    sniff = csv.Sniffer.sniff
+
+    def measured(self: csv.Sniffer, sample: str, delimiters: str | None = None) -> type[csv.Dialect]:
+        samples.append(len(sample))
+        return sniff(self, sample, delimiters)
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", measured)
+    path = tmp_path / "pathological.csv"
+    path.write_text(',"' * 8000 + "\n")
+    read_csv(path, SheetOptions())
+    assert samples == [4096]
+
+
+def test_a_given_delimiter_skips_the_sniffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the sniffer ran")
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", refuse)
+    path = tmp_path / "pathological.csv"
+    path.write_text(',"' * 8000 + "\n")
+    assert read_csv(path, SheetOptions(delimiter=";")).columns
 
 
 async def test_a_csv_delimiter_is_sniffed_and_columns_of_numbers_hold_numbers(stores: Stores) -> None:

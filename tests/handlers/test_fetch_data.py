@@ -9,6 +9,13 @@ import pytest
 from handlers import fetch_data, save_records
 from tests.handlers.conftest import Stores
 
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Records behave the same on SQLite (JSON1) and PostgreSQL (jsonb)."""
+    return str(request.param)
+
+
 ORDERS = [
     {"id": 1, "customer": "Ada", "total": 120.5, "status": "paid", "tags": ["vip", "eu"], "note": "call 'first'"},
     {"id": 2, "customer": "Grace", "total": 80, "status": "open", "tags": ["us"], "note": None},

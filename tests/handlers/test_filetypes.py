@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,22 @@ def test_a_download_without_a_telling_name_is_recognised_by_content(tmp_path: Pa
     assert recognise(_file(tmp_path, xlsx_bytes({"S": [["a"]]})), "export", "application/octet-stream").name == "xlsx"
     assert recognise(_file(tmp_path, b"a;b\n1;2\n"), "", "").name == "csv"
     assert recognise(_file(tmp_path, bytes(range(256))), "blob", "") is None
+
+
+def test_a_large_json_upload_is_checked_without_building_the_document(tmp_path: Path) -> None:
+    """A full parse of this 20 MB array builds over 100 MB of objects; the streamed check holds a few KB."""
+    content = b"[" + b",".join(b'{"id": %d, "name": "customer"}' % index for index in range(700_000)) + b"]"
+    path = _file(tmp_path, content)
+    tracemalloc.start()
+    try:
+        kind = identify(path, "customers.json")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kind.name == "json"
+    assert peak < 5 * 1024 * 1024
+
+
+def test_a_json_document_followed_by_more_text_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFile, match="not a JSON document"):
+        identify(_file(tmp_path, b'{"a": 1} {"b": 2}'), "two.json")

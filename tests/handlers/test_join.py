@@ -24,7 +24,7 @@ async def _noop(*args: Any) -> None:
     return None
 
 
-def _context(config: dict[str, Any], *branches: Any) -> NodeContext:
+def _context(config: dict[str, Any], *branches: Any, settings: NodeSettings | None = None) -> NodeContext:
     return NodeContext(
         execution_id="e",
         organization_id=None,
@@ -34,7 +34,7 @@ def _context(config: dict[str, Any], *branches: Any) -> NodeContext:
         config=config,
         input=list(branches),
         scope=Scope(None, {}, {}),
-        settings=NodeSettings(),
+        settings=settings or NodeSettings(),
         http=httpx.AsyncClient(),
         log=_noop,
         progress=_noop,
@@ -74,3 +74,17 @@ async def test_record_joins_need_exactly_two_branches() -> None:
 
 def test_a_record_join_without_a_key_is_refused_at_submit_time() -> None:
     assert [problem.path for problem in join.validate({"mode": "left"})] == ["key"]
+
+
+async def test_a_join_that_would_pass_the_row_cap_fails_before_building_the_rows() -> None:
+    """1,000 rows on each side sharing one key would be a million-row cross product."""
+    same = [{"k": 1, "n": index} for index in range(1000)]
+    with pytest.raises(NodeError, match=r"inner join would produce more than 100,000 rows \(HUB_JOIN_MAX_ROWS\)"):
+        await join.run(_context({"mode": "inner", "key": "k"}, same, same))
+
+
+async def test_an_outer_join_counts_its_unmatched_rows_against_the_cap() -> None:
+    left = [{"k": index} for index in range(3)]
+    right = [{"k": index + 10} for index in range(3)]
+    with pytest.raises(NodeError, match="would produce 6 rows, more than 5"):
+        await join.run(_context({"mode": "outer", "key": "k"}, left, right, settings=NodeSettings(join_max_rows=5)))

@@ -10,6 +10,13 @@ from handlers import fetch_data, save_records
 from handlers.contract import NodeError
 from tests.handlers.conftest import Stores
 
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Records behave the same on SQLite (JSON1) and PostgreSQL (jsonb)."""
+    return str(request.param)
+
+
 CUSTOMERS = [
     {"email": "ada@example.com", "name": "Ada", "spend": 120},
     {"email": "grace@example.com", "name": "Grace", "spend": 80},

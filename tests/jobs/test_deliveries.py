@@ -1,18 +1,8 @@
-"""Webhook signatures and the retry schedule of deliveries."""
+"""The retry schedule of deliveries."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from jobs.deliveries import MAX_DELAY_SECONDS, retry_delay
-from jobs.webhooks import signature
-
-
-def test_the_signature_is_the_hex_hmac_sha256_of_the_body() -> None:
-    body = b'{"executionId":"e1","status":"completed"}'
-    expected = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
-    assert signature("secret", body) == f"sha256={expected}"
 
 
 def test_retries_double_each_time_with_at_most_a_tenth_of_jitter() -> None:
