@@ -73,7 +73,7 @@ routes = [
         "/api/files",
         upload_file,
         method="POST",
-        operation=Operation("Upload a file", {201: schemas.StoredFile, 413: schemas.Error}, UPLOAD, tags=("files",)),
+        operation=Operation("Upload a file", {201: schemas.StoredFile, 503: schemas.Error}, UPLOAD, tags=("files",)),
     ),
     ApiRoute(
         "/api/files/{file_id}",

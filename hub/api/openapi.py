@@ -94,7 +94,8 @@ def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
             "version": version("workflow-hub"),
             "description": (
                 "REST to start workflows, WebSocket to watch them. Every 4xx is an `Error`; a 422 lists each "
-                "problem with its path. Nothing a client sends produces a 5xx."
+                "problem with its path. A Host header the hub does not answer to (HUB_ALLOWED_HOSTS) gets a 400 "
+                "on every path. Nothing a client sends produces a 5xx."
             ),
         },
         "paths": paths,
@@ -158,14 +159,50 @@ def _operation(route: ApiRoute, shapes: dict[str, type]) -> dict[str, Any]:
         content, description = _content(spec.body, shapes)
         operation["requestBody"] = {"required": False, "description": description, "content": content}
     responses: dict[int | str, Answer] = {status: answer for status, answer in spec.responses.items()}
-    if isinstance(spec.body, Body) or spec.query:
+    refusals = _refusals(route.method, spec)
+    for refused in refusals:
+        responses.setdefault(refused, Error)
+    if _JSON in _media_types(spec.body) or spec.query:
         responses.setdefault(422, Invalid)
     responses.setdefault("4XX", Error)
     for status, answer in responses.items():
         content, description = _content(answer, shapes)
         phrase = HTTPStatus(status).phrase if isinstance(status, int) else "Client error"
+        if isinstance(status, int) and status in refusals and status not in spec.responses:
+            description = f"{phrase}: {refusals[status]}"
         operation["responses"][str(status)] = {"description": description or phrase, "content": content}
     return operation
+
+
+_JSON = "application/json"
+_SAFE_METHODS = frozenset({"get", "head", "options"})
+
+
+def _media_types(body: Body | Content | None) -> frozenset[str]:
+    if isinstance(body, Body):
+        return frozenset({_JSON})
+    return frozenset(body.media_types) if body is not None else frozenset()
+
+
+def _refusals(method: str, spec: Operation) -> dict[int, str]:
+    """The answers the request layer (``hub.origins``, ``hub.body_limit``, ``hub.api._request``) gives this
+    operation, each an ``Error``, with why."""
+    media_types = _media_types(spec.body)
+    refusals: dict[int, str] = {}
+    malformed = []
+    if _JSON in media_types:
+        malformed.append("the body is not JSON" + (", or not an object" if isinstance(spec.body, Body) else ""))
+    if any(isinstance(parameter, QueryInt) for parameter in spec.query):
+        malformed.append("a number in the query is not written in digits 0-9")
+    if malformed:
+        refusals[400] = "; ".join(malformed)
+    if method not in _SAFE_METHODS:
+        refusals[403] = "the request's Origin is another site's (HUB_ALLOWED_ORIGINS lets more in)"
+    if media_types:
+        refusals[413] = "the body is larger than HUB_MAX_BODY_MB (HUB_MAX_UPLOAD_MB for an upload)"
+    if media_types == {_JSON}:
+        refusals[415] = "a body sent with a Content-Type other than application/json"
+    return refusals
 
 
 def _camel(name: str) -> str:

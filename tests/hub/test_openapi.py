@@ -92,6 +92,27 @@ def test_errors_are_described_with_their_problems(spec: dict[str, Any]) -> None:
     assert invalid["required"] == ["error", "problems"]
 
 
+def test_the_request_layers_refusals_of_a_json_body_are_documented(spec: dict[str, Any]) -> None:
+    execute = spec["paths"]["/api/workflows/execute"]["post"]["responses"]
+    assert {"400", "403", "413", "415", "422"} <= set(execute)
+    assert "Origin" in execute["403"]["description"] and "HUB_MAX_BODY_MB" in execute["413"]["description"]
+
+
+def test_a_malformed_query_number_is_documented_as_400(spec: dict[str, Any]) -> None:
+    events = spec["paths"]["/api/executions/{execution_id}/events"]["get"]["responses"]
+    assert "digits" in events["400"]["description"]
+
+
+def test_reads_are_not_documented_with_the_origin_check_or_a_body_limit(spec: dict[str, Any]) -> None:
+    execution = spec["paths"]["/api/executions/{execution_id}"]["get"]["responses"]
+    assert not {"403", "413", "415"} & set(execution)
+
+
+def test_a_webhook_takes_any_content_type_so_it_has_no_415(spec: dict[str, Any]) -> None:
+    hook = spec["paths"]["/api/hooks/{workflow_id}"]["post"]["responses"]
+    assert "415" not in hook and "413" in hook
+
+
 def test_the_socket_messages_are_components(spec: dict[str, Any]) -> None:
     socket = spec["x-websockets"]["/ws/executions/{execution_id}"]
     assert socket["messages"] == {
