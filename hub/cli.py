@@ -112,7 +112,8 @@ def _vapid_keys() -> None:
     print(f"HUB_VAPID_PRIVATE_KEY={keys.private_key}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hub`` command line; ``deploy/compose.yaml``'s commands are checked against it."""
     parser = argparse.ArgumentParser(prog="hub", description="Real-time workflow execution hub")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP and WebSocket server")
@@ -124,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     watch.add_argument("--after", type=int, help="start after this seq (default: a snapshot, then what follows)")
     watch.add_argument("--url", help="the hub's base URL (default: http://HUB_HOST:HUB_PORT)")
     commands.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push, as .env lines")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "vapid-keys":

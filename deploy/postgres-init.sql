@@ -1,0 +1,2 @@
+-- The Prefect server keeps its own database beside the hub's.
+CREATE DATABASE prefect OWNER hub;
