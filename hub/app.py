@@ -13,13 +13,12 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.api import executions, files, health, push, ui, workflows
+from hub.api import executions, files, health, openapi, push, ui, workflows
 from hub.auth import BearerAuth
 from hub.blobs import open_blob_store
 from hub.body_limit import BodyLimit, Limit
@@ -27,6 +26,7 @@ from hub.bus import EventBus
 from hub.errors import HubError, InvalidRequest
 from hub.fanout import EventFanout
 from hub.files import FileCatalog
+from hub.hosts import HostCheck
 from hub.live import execution_socket
 from hub.origins import OriginCheck
 from hub.queue import ExecutionQueue
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *files.routes,
         *ui.routes,
         *push.routes,
+        *openapi.routes,
         WebSocketRoute("/ws/executions/{execution_id}", execution_socket),
     ]
     if STATIC_DIR.is_dir():
@@ -102,7 +103,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     """Outermost first: an unknown Host, a cross-site origin and an oversized body are refused before auth."""
     upload = Limit(settings.max_upload_mb, "HUB_MAX_UPLOAD_MB", slack_bytes=ENVELOPE_BYTES)
     return [
-        Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts()),
+        Middleware(HostCheck, allowed_hosts=settings.trusted_hosts()),
         Middleware(OriginCheck, allowed=settings.own_origins()),
         Middleware(
             BodyLimit,

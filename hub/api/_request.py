@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 from starlette.requests import Request
@@ -88,17 +89,60 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
     return data
 
 
-class Fields:
-    """Typed reads of a JSON object's fields; problems are collected and raised together as a 422."""
+FieldKind = Literal["text", "object", "number", "url"]
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+
+@dataclass(frozen=True, slots=True)
+class BodyField:
+    """One field of a JSON body: how ``Fields`` reads it, and how the API document shows it."""
+
+    name: str
+    kind: FieldKind
+    description: str
+    required: bool = False
+    minimum: float | None = None
+    shape: type | None = None
+    """For an object field, the typed dict (``hub.api.schemas``) the document shows it as."""
+
+
+@dataclass(frozen=True)
+class Body:
+    """A JSON object body: the one declaration its handler reads with and the API document is made from."""
+
+    fields: tuple[BodyField, ...]
+    description: str = ""
+    extends: type | None = None
+    """A typed dict the body is, besides its fields (``PUT /api/workflows/{id}`` takes a workflow)."""
+    example: Mapping[str, Any] | None = None
+
+    def read(self, data: Mapping[str, Any]) -> Fields:
+        return Fields(data, self)
+
+    def field(self, name: str, kind: FieldKind) -> BodyField:
+        for declared in self.fields:
+            if declared.name == name:
+                if declared.kind != kind:
+                    raise TypeError(f"body field {name!r} is declared {declared.kind}, read as {kind}")
+                return declared
+        raise KeyError(f"body field {name!r} is read but not declared, so the API document would miss it")
+
+
+class Fields:
+    """Typed reads of a JSON object's declared fields; problems are collected and raised together as a 422."""
+
+    def __init__(self, data: Mapping[str, Any], body: Body) -> None:
         self.data = data
+        self.body = body
         self.problems: list[Problem] = []
 
-    def text(self, name: str, *, required: bool = False) -> str | None:
+    def text(self, name: str) -> str | None:
+        return self._text(self.body.field(name, "text"))
+
+    def _text(self, spec: BodyField) -> str | None:
+        name = spec.name
         value = self.data.get(name)
         if value is None:
-            if required:
+            if spec.required:
                 self.problems.append(Problem(name, f"{name} is required"))
             return None
         if not isinstance(value, str) or not value.strip():
@@ -107,15 +151,19 @@ class Fields:
         return value
 
     def mapping(self, name: str) -> dict[str, Any] | None:
+        spec = self.body.field(name, "object")
         value = self.data.get(name)
         if value is None:
+            if spec.required:
+                self.problems.append(Problem(name, f"{name} is required"))
             return None
         if not isinstance(value, dict):
             self.problems.append(Problem(name, f"{name} must be an object"))
             return None
         return value
 
-    def number(self, name: str, *, minimum: float) -> float | None:
+    def number(self, name: str) -> float | None:
+        minimum = self.body.field(name, "number").minimum or 0
         value = self.data.get(name)
         if value is None:
             return None
@@ -125,7 +173,7 @@ class Fields:
         return float(value)
 
     def url(self, name: str) -> str | None:
-        value = self.text(name)
+        value = self._text(self.body.field(name, "url"))
         problem = None if value is None else url_problem(value)
         if problem is not None:
             self.problems.append(Problem(name, f"{name} {problem}"))
@@ -135,6 +183,41 @@ class Fields:
     def check(self) -> None:
         if self.problems:
             raise InvalidRequest(f"The request has {len(self.problems)} problem(s)", self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryInt:
+    """A whole-number query parameter, as its handler reads it and the API document shows it."""
+
+    name: str
+    description: str
+    default: int
+    minimum: int
+    maximum: int
+
+    def read(self, request: Request) -> int:
+        return query_int(request, self.name, default=self.default, minimum=self.minimum, maximum=self.maximum)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryText:
+    """A text query parameter (empty means absent), optionally one of ``choices``."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()
+
+    def read(self, request: Request) -> str | None:
+        value = request.query_params.get(self.name) or None
+        if value is not None and self.choices and value not in self.choices:
+            raise InvalidRequest(
+                f"Invalid query parameter {self.name}",
+                [Problem(self.name, f"{self.name} must be one of {', '.join(self.choices)}")],
+            )
+        return value
+
+
+QueryParameter = QueryInt | QueryText
 
 
 async def check_egress(policy: EgressPolicy, name: str, url: str) -> None:

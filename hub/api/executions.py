@@ -7,30 +7,61 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from hub.api._request import Fields, check_egress, json_body, json_object, parse_json, query_int
-from hub.errors import Conflict, InvalidRequest, NotFound, Problem
+from hub.api import schemas
+from hub.api._request import Body, BodyField, QueryInt, QueryText, check_egress, json_body, json_object, parse_json
+from hub.api.openapi import ANY_JSON, ApiRoute, Content, Operation
+from hub.errors import Conflict, NotFound, Problem
 from hub.events import ExecutionStatus, dumps
 from hub.services import Services, services
 from hub.workflow import Workflow, parse_workflow
 
+EXECUTE = Body(
+    (
+        BodyField("workflowId", "text", "The stored workflow to run, or the id of the inline one"),
+        BodyField("workflow", "object", "A workflow to run inline instead of a stored one", shape=schemas.Workflow),
+        BodyField("inputs", "object", "Inputs keyed by node id"),
+        BodyField("organizationId", "text", "Whose execution this is; by default the stored workflow's"),
+        BodyField("maxDurationSeconds", "number", "The execution fails past this many seconds", minimum=0.001),
+        BodyField("callbackUrl", "url", "Receives a signed POST when the execution ends"),
+    ),
+    "workflowId, or an inline workflow with an id",
+    example={
+        "workflowId": "hello",
+        "workflow": {"id": "hello", "nodes": [{"id": "start", "type": "trigger", "config": {}}]},
+        "inputs": {"start": {"name": "Ada"}},
+    },
+)
+AFTER = QueryInt("after", "Only events with seq greater than this", default=0, minimum=0, maximum=2**62)
+EVENT_LIMIT = QueryInt("limit", "At most this many events", default=1000, minimum=1, maximum=1000)
+LIST_LIMIT = QueryInt("limit", "At most this many executions", default=50, minimum=1, maximum=500)
+WORKFLOW_ID = QueryText("workflowId", "Only this workflow's executions")
+STATUS = QueryText("status", "Only executions in this status", choices=tuple(s.value for s in ExecutionStatus))
+ORGANIZATION_ID = QueryText("organizationId", "Only this organization's executions")
+HOOK_BODY = Content(
+    {
+        "application/json": {"schema": {}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        "text/plain": {"schema": {"type": "string"}},
+    },
+    "Any body; it becomes the execution's trigger data",
+)
 
-def _accepted(execution_id: str, workflow_id: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(
-        {
-            "executionId": execution_id,
-            "workflowId": workflow_id,
-            "status": ExecutionStatus.PENDING.value,
-            "message": message,
-            "backgroundExecution": True,
-            "statusUrl": f"/api/executions/{execution_id}",
-            "eventsUrl": f"/api/executions/{execution_id}/events",
-            "websocketUrl": f"/ws/executions/{execution_id}",
-            **extra,
-        },
-        status_code=202,
+
+def _accepted(execution_id: str, workflow_id: str, message: str, retry_of: str | None = None) -> JSONResponse:
+    body = schemas.Accepted(
+        executionId=execution_id,
+        workflowId=workflow_id,
+        status=ExecutionStatus.PENDING,
+        message=message,
+        backgroundExecution=True,
+        statusUrl=f"/api/executions/{execution_id}",
+        eventsUrl=f"/api/executions/{execution_id}/events",
+        websocketUrl=f"/ws/executions/{execution_id}",
     )
+    if retry_of is not None:
+        body["retryOf"] = retry_of
+    return JSONResponse(body, status_code=202)
 
 
 async def _stored_workflow(hub: Services, workflow_id: str) -> tuple[Workflow, str | None]:
@@ -44,12 +75,12 @@ async def _stored_workflow(hub: Services, workflow_id: str) -> tuple[Workflow, s
 
 async def execute(request: Request) -> Response:
     hub = services(request)
-    fields = Fields(await json_object(request))
+    fields = EXECUTE.read(await json_object(request))
     workflow_id = fields.text("workflowId")
     inline = fields.mapping("workflow")
     inputs = fields.mapping("inputs") or {}
     organization_id = fields.text("organizationId")
-    max_duration = fields.number("maxDurationSeconds", minimum=0.001)
+    max_duration = fields.number("maxDurationSeconds")
     callback_url = fields.url("callbackUrl")
     if workflow_id is None and not (inline and isinstance(inline.get("id"), str) and inline["id"]):
         if not any(problem.path == "workflowId" for problem in fields.problems):
@@ -98,8 +129,8 @@ async def get_execution(request: Request) -> Response:
 
 async def list_events(request: Request) -> Response:
     execution_id = request.path_params["execution_id"]
-    after = query_int(request, "after", default=0, minimum=0, maximum=2**62)
-    limit = query_int(request, "limit", default=1000, minimum=1, maximum=1000)
+    after = AFTER.read(request)
+    limit = EVENT_LIMIT.read(request)
     store = services(request).store
     status = await store.status(execution_id)
     events = await store.events_after(execution_id, after, limit)
@@ -111,15 +142,11 @@ async def list_events(request: Request) -> Response:
 
 
 async def list_executions(request: Request) -> Response:
-    status = request.query_params.get("status") or None
-    if status is not None and status not in {s.value for s in ExecutionStatus}:
-        choices = ", ".join(s.value for s in ExecutionStatus)
-        raise InvalidRequest("Invalid query parameter status", [Problem("status", f"status must be one of {choices}")])
     executions = await services(request).store.list_executions(
-        workflow_id=request.query_params.get("workflowId") or None,
-        status=status,
-        organization_id=request.query_params.get("organizationId") or None,
-        limit=query_int(request, "limit", default=50, minimum=1, maximum=500),
+        workflow_id=WORKFLOW_ID.read(request),
+        status=STATUS.read(request),
+        organization_id=ORGANIZATION_ID.read(request),
+        limit=LIST_LIMIT.read(request),
     )
     return JSONResponse({"executions": executions, "count": len(executions)})
 
@@ -130,15 +157,15 @@ async def cancel(request: Request) -> Response:
     status, events = await hub.store.request_cancel(execution_id)
     await hub.bus.publish(events)
     if status is ExecutionStatus.CANCELLED:
-        return JSONResponse({"executionId": execution_id, "status": status.value, "message": "Execution cancelled"})
+        return JSONResponse(schemas.Cancelled(executionId=execution_id, status=status, message="Execution cancelled"))
     await hub.bus.request_cancel(execution_id)
     return JSONResponse(
-        {
-            "executionId": execution_id,
-            "status": status.value,
-            "cancelRequested": True,
-            "message": "Cancellation requested; the running node is being stopped",
-        },
+        schemas.Cancelled(
+            executionId=execution_id,
+            status=status,
+            cancelRequested=True,
+            message="Cancellation requested; the running node is being stopped",
+        ),
         status_code=202,
     )
 
@@ -161,7 +188,7 @@ async def retry(request: Request) -> Response:
         seeded=await hub.store.completed_nodes(original_id),
         engine=original["engine"],
     )
-    return _accepted(execution_id, workflow.id, "Retry started from the failed node", retryOf=original_id)
+    return _accepted(execution_id, workflow.id, "Retry started from the failed node", retry_of=original_id)
 
 
 async def resume(request: Request) -> Response:
@@ -174,18 +201,85 @@ async def resume(request: Request) -> Response:
     await hub.store.resume_node(execution_id, node_id, body)
     await hub.queue.enqueue(execution_id, reason=f"resume:{node_id}")
     return JSONResponse(
-        {"executionId": execution_id, "nodeId": node_id, "status": "resuming", "message": "Node resumed"},
+        schemas.Resumed(executionId=execution_id, nodeId=node_id, status="resuming", message="Node resumed"),
         status_code=202,
     )
 
 
+_TAGS = ("executions",)
+
 routes = [
-    Route("/api/workflows/execute", execute, methods=["POST"]),
-    Route("/api/hooks/{workflow_id}", trigger_hook, methods=["POST"]),
-    Route("/api/executions", list_executions, methods=["GET"]),
-    Route("/api/executions/{execution_id}", get_execution, methods=["GET"]),
-    Route("/api/executions/{execution_id}/events", list_events, methods=["GET"]),
-    Route("/api/executions/{execution_id}/cancel", cancel, methods=["POST"]),
-    Route("/api/executions/{execution_id}/retry", retry, methods=["POST"]),
-    Route("/api/executions/{execution_id}/resume/{node_id}", resume, methods=["POST"]),
+    ApiRoute(
+        "/api/workflows/execute",
+        execute,
+        method="POST",
+        operation=Operation(
+            "Start an execution of a stored or inline workflow",
+            {202: schemas.Accepted, 404: schemas.Error},
+            body=EXECUTE,
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/hooks/{workflow_id}",
+        trigger_hook,
+        method="POST",
+        operation=Operation("Start a stored workflow from a webhook", {202: schemas.Accepted}, HOOK_BODY, tags=_TAGS),
+    ),
+    ApiRoute(
+        "/api/executions",
+        list_executions,
+        method="GET",
+        operation=Operation(
+            "Recent executions, newest first",
+            {200: schemas.ExecutionList},
+            query=(WORKFLOW_ID, STATUS, ORGANIZATION_ID, LIST_LIMIT),
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/executions/{execution_id}",
+        get_execution,
+        method="GET",
+        operation=Operation("One execution", {200: schemas.ExecutionDetail}, tags=_TAGS),
+    ),
+    ApiRoute(
+        "/api/executions/{execution_id}/events",
+        list_events,
+        method="GET",
+        operation=Operation(
+            "The stored events after a cursor", {200: schemas.EventPage}, query=(AFTER, EVENT_LIMIT), tags=_TAGS
+        ),
+    ),
+    ApiRoute(
+        "/api/executions/{execution_id}/cancel",
+        cancel,
+        method="POST",
+        operation=Operation(
+            "Cancel an execution; repeating it is harmless",
+            {200: schemas.Cancelled, 202: schemas.Cancelled, 409: schemas.Error},
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/executions/{execution_id}/retry",
+        retry,
+        method="POST",
+        operation=Operation(
+            "Run a failed or cancelled execution again from its failed node",
+            {202: schemas.Accepted, 409: schemas.Error},
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/executions/{execution_id}/resume/{node_id}",
+        resume,
+        method="POST",
+        operation=Operation(
+            "Resume a waiting webhook node; the body becomes its output",
+            {202: schemas.Resumed, 409: schemas.Error},
+            ANY_JSON,
+            tags=_TAGS,
+        ),
+    ),
 ]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from hub.api import schemas
+from hub.api.openapi import ApiRoute, Operation
 from hub.keys import WORKER_HEARTBEAT_PREFIX
 from hub.services import services
 
@@ -37,19 +37,23 @@ async def health(request: Request) -> Response:
     if redis_ok and workers == 0:
         problems.append("no worker has sent a heartbeat; start one with `hub worker`")
     available = not problems
-    body: dict[str, Any] = {
-        "available": available,
-        "redis": redis_ok,
-        "database": database_ok,
-        "workers": workers,
-        "engine": hub.settings.engine.value,
-        "liveSockets": hub.fanout.watched,
-        "message": "Hub is running - background execution enabled" if available else "; ".join(problems),
-    }
+    body = schemas.Health(
+        available=available,
+        redis=redis_ok,
+        database=database_ok,
+        workers=workers,
+        engine=hub.settings.engine.value,
+        liveSockets=hub.fanout.watched,
+        message="Hub is running - background execution enabled" if available else "; ".join(problems),
+    )
     return JSONResponse(body, status_code=200 if available else 503)
 
 
+_HEALTH = Operation(
+    "Whether the hub can run workflows now", {200: schemas.Health, 503: schemas.Health}, tags=("health",)
+)
+
 routes = [
-    Route("/", health, methods=["GET"]),
-    Route("/api/health", health, methods=["GET"]),
+    ApiRoute("/", health, method="GET", operation=_HEALTH, name="root_health"),
+    ApiRoute("/api/health", health, method="GET", operation=_HEALTH),
 ]

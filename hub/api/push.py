@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from hub.api._request import Fields, check_egress, json_object
+from hub.api import schemas
+from hub.api._request import Body, BodyField, check_egress, json_object
+from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
 from hub.push import parse_subscription
 from hub.services import Services, services
@@ -15,6 +16,24 @@ from hub.storage import PushTarget
 _NOT_SET_UP = (
     "Push notifications are not set up on this hub: "
     "run `hub vapid-keys` and set HUB_VAPID_PUBLIC_KEY and HUB_VAPID_PRIVATE_KEY"
+)
+
+SUBSCRIPTION = Body(
+    (
+        BodyField(
+            "subscription", "object", "The browser's PushSubscription.toJSON()", True, shape=schemas.PushSubscription
+        ),
+        BodyField("executionId", "text", "Only this execution's end"),
+        BodyField("organizationId", "text", "Every execution of this organization (without executionId)"),
+    ),
+    "With neither executionId nor organizationId, every execution",
+    example={
+        "subscription": {
+            "endpoint": "https://push.example/send/abc",
+            "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+        },
+        "organizationId": "acme",
+    },
 )
 
 
@@ -26,11 +45,12 @@ def _push_ready(hub: Services) -> str:
 
 
 async def vapid_public_key(request: Request) -> Response:
-    return JSONResponse({"publicKey": _push_ready(services(request))})
+    return JSONResponse(schemas.VapidPublicKey(publicKey=_push_ready(services(request))))
 
 
 async def _read(request: Request) -> tuple[dict[str, object], PushTarget]:
-    fields = Fields(await json_object(request))
+    fields = SUBSCRIPTION.read(await json_object(request))
+    fields.mapping("subscription")
     execution_id = fields.text("executionId")
     organization_id = fields.text("organizationId")
     fields.check()
@@ -47,12 +67,12 @@ async def subscribe(request: Request) -> Response:
         await hub.store.status(target.execution_id)
     subscription_id = await hub.store.push.add(subscription, target)
     return JSONResponse(
-        {
-            "subscriptionId": subscription_id,
-            "executionId": target.execution_id,
-            "organizationId": target.organization_id,
-            "scope": target.scope,
-        },
+        schemas.Subscribed(
+            subscriptionId=subscription_id,
+            executionId=target.execution_id,
+            organizationId=target.organization_id,
+            scope=target.scope,
+        ),
         status_code=201,
     )
 
@@ -61,11 +81,32 @@ async def unsubscribe(request: Request) -> Response:
     hub = services(request)
     subscription, target = await _read(request)
     removed = await hub.store.push.remove(str(subscription["endpoint"]), target)
-    return JSONResponse({"removed": removed, "scope": target.scope})
+    return JSONResponse(schemas.Unsubscribed(removed=removed, scope=target.scope))
 
+
+_TAGS = ("push",)
 
 routes = [
-    Route("/api/push/vapid-public-key", vapid_public_key, methods=["GET"]),
-    Route("/api/push/subscriptions", subscribe, methods=["POST"]),
-    Route("/api/push/subscriptions", unsubscribe, methods=["DELETE"]),
+    ApiRoute(
+        "/api/push/vapid-public-key",
+        vapid_public_key,
+        method="GET",
+        operation=Operation(
+            "The VAPID key for PushManager.subscribe; 404 when push is not set up",
+            {200: schemas.VapidPublicKey, 404: schemas.Error},
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/api/push/subscriptions",
+        subscribe,
+        method="POST",
+        operation=Operation("Subscribe a browser", {201: schemas.Subscribed}, SUBSCRIPTION, tags=_TAGS),
+    ),
+    ApiRoute(
+        "/api/push/subscriptions",
+        unsubscribe,
+        method="DELETE",
+        operation=Operation("Unsubscribe a browser", {200: schemas.Unsubscribed}, SUBSCRIPTION, tags=_TAGS),
+    ),
 ]

@@ -10,11 +10,12 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+
+from hub.api import schemas
+from hub.api.openapi import ApiRoute, Content, Operation, html_page
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,9 @@ async def service_worker(request: Request) -> Response:
     return FileResponse(SERVICE_WORKER, media_type="text/javascript", headers={"cache-control": "no-cache"})
 
 
-def read_examples(folder: Path) -> list[dict[str, Any]]:
+def read_examples(folder: Path) -> list[schemas.Example]:
     """Every ``*.json`` workflow in ``folder``, with its description and sample inputs set apart."""
-    examples = []
+    examples: list[schemas.Example] = []
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -52,25 +53,37 @@ def read_examples(folder: Path) -> list[dict[str, Any]]:
             logger.warning("skipping example %s: not a JSON object", path.name)
             continue
         examples.append(
-            {
-                "id": data.get("id") or path.stem,
-                "name": data.get("name") or path.stem,
-                "description": data.get("description", ""),
-                "inputs": data.get("sampleInputs", {}),
-                "workflow": {key: value for key, value in data.items() if key not in _NOT_WORKFLOW_KEYS},
-            }
+            schemas.Example(
+                id=data.get("id") or path.stem,
+                name=data.get("name") or path.stem,
+                description=data.get("description", ""),
+                inputs=data.get("sampleInputs", {}),
+                workflow={key: value for key, value in data.items() if key not in _NOT_WORKFLOW_KEYS},
+            )
         )
     return examples
 
 
 async def list_examples(request: Request) -> Response:
     examples = await asyncio.to_thread(read_examples, EXAMPLES)
-    return JSONResponse({"examples": examples, "count": len(examples)})
+    return JSONResponse(schemas.ExampleList(examples=examples, count=len(examples)))
 
+
+_SCRIPT = Content({"text/javascript": {"schema": {"type": "string"}}}, "The viewer's service worker (Web Push)")
 
 routes = [
-    Route("/ui", home, methods=["GET"]),
-    Route("/ui/executions/{execution_id}", execution_page, methods=["GET"]),
-    Route("/ui/sw.js", service_worker, methods=["GET"]),
-    Route("/api/examples", list_examples, methods=["GET"]),
+    ApiRoute("/ui", home, method="GET", operation=Operation("The viewer", {200: html_page("Recent executions")})),
+    ApiRoute(
+        "/ui/executions/{execution_id}",
+        execution_page,
+        method="GET",
+        operation=Operation("The viewer, on one execution", {200: html_page("One execution, live")}),
+    ),
+    ApiRoute("/ui/sw.js", service_worker, method="GET", operation=Operation("The service worker", {200: _SCRIPT})),
+    ApiRoute(
+        "/api/examples",
+        list_examples,
+        method="GET",
+        operation=Operation("The workflows in examples/", {200: schemas.ExampleList}, tags=("workflows",)),
+    ),
 ]

@@ -6,17 +6,30 @@ import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from hub.api._request import Fields, json_object
+from hub.api import schemas
+from hub.api._request import Body, BodyField, json_object
+from hub.api.openapi import ApiRoute, Operation
 from hub.errors import NotFound
 from hub.services import services
+
+DEFINITION = Body(
+    (BodyField("organizationId", "text", "The organization that owns the workflow"),),
+    "A workflow definition; the path's id wins over the body's",
+    extends=schemas.Workflow,
+    example={
+        "name": "Hello",
+        "nodes": [{"id": "start", "type": "trigger"}, {"id": "done", "type": "output", "config": {}}],
+        "connections": [{"fromNodeId": "start", "toNodeId": "done"}],
+        "organizationId": "acme",
+    },
+)
 
 
 async def put_workflow(request: Request) -> Response:
     workflow_id = request.path_params["workflow_id"]
     body = await json_object(request)
-    fields = Fields(body)
+    fields = DEFINITION.read(body)
     organization_id = fields.text("organizationId")
     fields.check()
     # Compiling every template of a large workflow takes a while: off the event loop.
@@ -34,6 +47,18 @@ async def get_workflow(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/workflows/{workflow_id}", put_workflow, methods=["PUT"]),
-    Route("/api/workflows/{workflow_id}", get_workflow, methods=["GET"]),
+    ApiRoute(
+        "/api/workflows/{workflow_id}",
+        put_workflow,
+        method="PUT",
+        operation=Operation("Store a workflow", {200: schemas.StoredWorkflow}, DEFINITION, tags=("workflows",)),
+    ),
+    ApiRoute(
+        "/api/workflows/{workflow_id}",
+        get_workflow,
+        method="GET",
+        operation=Operation(
+            "A stored workflow", {200: schemas.StoredWorkflow, 404: schemas.Error}, tags=("workflows",)
+        ),
+    ),
 ]

@@ -207,6 +207,13 @@ async def test_a_host_the_hub_does_not_serve_is_refused(http: httpx.AsyncClient)
     assert response.status_code == 400
 
 
+async def test_a_refused_host_is_answered_as_a_json_error_naming_the_setting(http: httpx.AsyncClient) -> None:
+    response = await http.post("/api/workflows/execute", json={}, headers={"host": "attacker.example"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert "attacker.example" in response.json()["error"] and "HUB_ALLOWED_HOSTS" in response.json()["error"]
+
+
 async def test_localhost_is_a_host_the_hub_serves(http: httpx.AsyncClient, stack: HubStack) -> None:
     response = await http.get("/api/examples", headers={"host": f"localhost:{stack.port}"})
     assert response.status_code == 200
