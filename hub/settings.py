@@ -118,6 +118,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 2.0
     database_url: DatabaseUrl = DatabaseUrl.sqlite(Path("data/hub.sqlite3"))
     database_pool_size: int = 5
     data_dir: Path = Path("data")
@@ -160,6 +161,7 @@ class Settings:
             host=read.text("HUB_HOST", cls.host),
             port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
             redis_url=read.text("REDIS_URL", cls.redis_url),
+            redis_timeout_seconds=read.number("HUB_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds, minimum=0.01),
             database_url=_database_url(read, data_dir),
             database_pool_size=read.integer("HUB_DATABASE_POOL_SIZE", cls.database_pool_size, minimum=1),
             data_dir=data_dir,
