@@ -1,14 +1,15 @@
 """The PostgreSQL engine: the same group commit as SQLite's, on psycopg 3.
 
 Writes go to one writer thread per process with a plain (sync) psycopg connection: it runs the ``work``
-functions the storage modules write, exactly as on SQLite, each in its own savepoint, and commits the
-batch once. Reads go through a psycopg_pool pool of async connections. Statements are never prepared
-(``prepare_threshold=None``), so the engine also works behind PgBouncer in transaction mode.
+functions the storage modules write, exactly as on SQLite, each in its own savepoint when it shares the
+batch, and commits the batch once. Reads go through a psycopg_pool pool of async connections. Statements
+are never prepared (``prepare_threshold=None``), so the engine also works behind PgBouncer in transaction
+mode.
 
 The storage modules write their SQL once, for both engines: ``?`` placeholders and camelCase column
 names, unquoted. Here each statement text is translated once (``?`` to ``%s``, a literal ``%`` to
 ``%%``), and since PostgreSQL folds unquoted names to lower case, each result column is mapped back to
-the camelCase spelling the schema and the statements use (``names``).
+the camelCase spelling the schema and the statements use (``learn_names``).
 
 A lost connection fails the writes of the batch it broke with ``StorageUnavailable`` (a failed COMMIT
 fails the whole batch); the next batch connects again. A read on a connection that broke is tried once
@@ -74,8 +75,6 @@ def translate(sql: str) -> str:
         elif quote is not None:
             out.append(char)
             if char == quote:
-                quote = None
-            elif quote == "\n" and char == "\n":
                 quote = None
         elif char in "'\"":
             quote = char
@@ -149,8 +148,14 @@ def _configure(connection: psycopg.Connection[Any] | psycopg.AsyncConnection[Any
     connection.adapters.register_loader("numeric", _NumberLoader)
 
 
-def _connection_options() -> dict[str, Any]:
-    return {"autocommit": True, "prepare_threshold": None, "row_factory": camel_rows}
+def _connection_options(timeout: float) -> dict[str, Any]:
+    # connect_timeout: a server that never answers (a dropped route) fails the connect instead of hanging it.
+    return {
+        "autocommit": True,
+        "prepare_threshold": None,
+        "row_factory": camel_rows,
+        "connect_timeout": max(1, round(timeout)),
+    }
 
 
 _Pool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
@@ -175,9 +180,10 @@ def _lost(error: BaseException) -> StorageUnavailable:
 class _Writer(WriterThread):
     """The process's write connection; reconnects at the next batch after losing it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         super().__init__(name="postgres-writer")
         self._url = url
+        self._timeout = timeout
         self._connection: psycopg.Connection[PostgresRow] | None = None
 
     def open_connection(self) -> None:
@@ -189,7 +195,7 @@ class _Writer(WriterThread):
             self._connection = None
 
     def _connect(self) -> psycopg.Connection[PostgresRow]:
-        connection: psycopg.Connection[PostgresRow] = psycopg.connect(self._url, **_connection_options())
+        connection: psycopg.Connection[PostgresRow] = psycopg.connect(self._url, **_connection_options(self._timeout))
         _configure(connection)
         return connection
 
@@ -305,13 +311,13 @@ class PostgresEngine:
             self._url,
             min_size=1,
             max_size=self._pool_size,
-            kwargs=_connection_options(),
+            kwargs=_connection_options(self._timeout),
             configure=_configure_async,
             timeout=self._timeout,
             open=False,
             name="hub-readers",
         )
-        writer = _Writer(self._url)
+        writer = _Writer(self._url, self._timeout)
         try:
             await asyncio.to_thread(writer.start_and_wait)
             await pool.open(wait=True, timeout=self._timeout)

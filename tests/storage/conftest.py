@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +13,25 @@ import pytest_asyncio
 from hub.settings import DatabaseUrl, Settings
 from hub.storage import NewExecution, Storage, open_storage
 from hub.workflow import Workflow, parse_workflow
+from tests.backends import postgres_schema
 from tests.support import linear
 
-BACKENDS = ["sqlite"]
-"""Every backend the contract suite runs on; a backend added here needs a branch in ``_database_url``."""
+BACKENDS = ["sqlite", "postgres"]
+"""Every backend the contract suite runs on: a SQLite file, or a schema of its own in this run's PostgreSQL
+database (see ``tests.backends.postgres_schema``)."""
 
 SECRET = "contract-secret-5e1d"
 
 
-def _database_url(backend: str, tmp_path: Path) -> DatabaseUrl:
-    if backend == "sqlite":
-        return DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")
-    raise ValueError(f"no database for backend {backend!r}")
-
-
 @pytest.fixture(params=BACKENDS)
-def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+def storage_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings naming a fresh database on one backend; a second ``open_storage`` on them is a second process's view."""
-    return Settings(database_url=_database_url(request.param, tmp_path), data_dir=tmp_path, webhook_secret=SECRET)
+    with ExitStack() as resources:
+        if request.param == "postgres":
+            url = DatabaseUrl.parse(resources.enter_context(postgres_schema(request.getfixturevalue("postgres"))))
+        else:
+            url = DatabaseUrl.sqlite(tmp_path / "hub.sqlite3")
+        yield Settings(database_url=url, data_dir=tmp_path, webhook_secret=SECRET)
 
 
 @pytest_asyncio.fixture
