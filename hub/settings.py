@@ -141,6 +141,7 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
     delivery_timeout_seconds: float = 10.0
+    idempotency_ttl_hours: float = 24.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -186,6 +187,7 @@ class Settings:
             delivery_timeout_seconds=read.number(
                 "HUB_DELIVERY_TIMEOUT_SECONDS", cls.delivery_timeout_seconds, minimum=0.01
             ),
+            idempotency_ttl_hours=read.number("HUB_IDEMPOTENCY_TTL_HOURS", cls.idempotency_ttl_hours, minimum=0),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),

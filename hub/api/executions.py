@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.api._idempotency import REPLAYED_HEADER, idempotency_key
 from hub.api._request import Fields, check_egress, json_body, json_object, parse_json, query_int
 from hub.errors import Conflict, InvalidRequest, NotFound, Problem
 from hub.events import ExecutionStatus, dumps
@@ -16,7 +18,9 @@ from hub.services import Services, services
 from hub.workflow import Workflow, parse_workflow
 
 
-def _accepted(execution_id: str, workflow_id: str, message: str, **extra: Any) -> JSONResponse:
+def _accepted(
+    execution_id: str, workflow_id: str, message: str, *, replayed: bool = False, **extra: Any
+) -> JSONResponse:
     return JSONResponse(
         {
             "executionId": execution_id,
@@ -30,6 +34,7 @@ def _accepted(execution_id: str, workflow_id: str, message: str, **extra: Any) -
             **extra,
         },
         status_code=202,
+        headers={REPLAYED_HEADER: "true"} if replayed else None,
     )
 
 
@@ -44,7 +49,8 @@ async def _stored_workflow(hub: Services, workflow_id: str) -> tuple[Workflow, s
 
 async def execute(request: Request) -> Response:
     hub = services(request)
-    fields = Fields(await json_object(request))
+    body = await json_object(request)
+    fields = Fields(body)
     workflow_id = fields.text("workflowId")
     inline = fields.mapping("workflow")
     inputs = fields.mapping("inputs") or {}
@@ -64,15 +70,24 @@ async def execute(request: Request) -> Response:
         assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)
         organization_id = organization_id or stored_organization
-    execution_id = await hub.start_execution(
+    key = idempotency_key(
+        request,
+        organization_id=organization_id,
+        content=orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
+        ttl_seconds=hub.settings.idempotency_ttl_hours * 3600,
+    )
+    started = await hub.start_execution(
         workflow,
         organization_id=organization_id,
         inputs=inputs,
         trigger_data=inputs,
         max_duration_seconds=max_duration,
         callback_url=callback_url,
+        key=key,
     )
-    return _accepted(execution_id, workflow.id, "Workflow execution started in background")
+    return _accepted(
+        started.execution_id, workflow.id, "Workflow execution started in background", replayed=started.replayed
+    )
 
 
 async def trigger_hook(request: Request) -> Response:
@@ -88,8 +103,21 @@ async def trigger_hook(request: Request) -> Response:
         payload = dict((await request.form()).items())
     else:
         payload = body.decode(errors="replace")
-    execution_id = await hub.start_execution(workflow, organization_id=organization_id, inputs={}, trigger_data=payload)
-    return _accepted(execution_id, workflow.id, "Webhook accepted; workflow execution started in background")
+    key = idempotency_key(
+        request,
+        organization_id=organization_id,
+        content=(content_type or "").encode() + b"\0" + body,
+        ttl_seconds=hub.settings.idempotency_ttl_hours * 3600,
+    )
+    started = await hub.start_execution(
+        workflow, organization_id=organization_id, inputs={}, trigger_data=payload, key=key
+    )
+    return _accepted(
+        started.execution_id,
+        workflow.id,
+        "Webhook accepted; workflow execution started in background",
+        replayed=started.replayed,
+    )
 
 
 async def get_execution(request: Request) -> Response:
@@ -150,7 +178,7 @@ async def retry(request: Request) -> Response:
     if original["status"] not in (ExecutionStatus.FAILED.value, ExecutionStatus.CANCELLED.value):
         raise Conflict(f"Only a failed or cancelled execution can be retried; {original_id} is {original['status']}")
     workflow = parse_workflow(original["workflow"])
-    execution_id = await hub.start_execution(
+    started = await hub.start_execution(
         workflow,
         organization_id=original["organizationId"],
         inputs=original["inputs"],
@@ -161,7 +189,7 @@ async def retry(request: Request) -> Response:
         seeded=await hub.store.completed_nodes(original_id),
         engine=original["engine"],
     )
-    return _accepted(execution_id, workflow.id, "Retry started from the failed node", retryOf=original_id)
+    return _accepted(started.execution_id, workflow.id, "Retry started from the failed node", retryOf=original_id)
 
 
 async def resume(request: Request) -> Response:

@@ -82,3 +82,19 @@ async def test_cancel_answers_within_the_deadline_and_stops_the_run_while_redis_
         body = await hub.wait_for(execution_id, timeout=60)
     assert body["status"] == "cancelled"
     assert service.calls[f"{key}-never"] == 0
+
+
+async def test_one_idempotency_key_retried_during_and_after_a_freeze_makes_one_execution(hub: HubClient) -> None:
+    workflow = _workflow()
+    request = {"workflowId": workflow["id"], "workflow": workflow}
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    with frozen(hub.stack.redis):
+        during = [
+            (await hub.http.post("/api/workflows/execute", json=request, headers=headers)).json()["executionId"]
+            for _ in range(2)
+        ]
+    after = (await hub.http.post("/api/workflows/execute", json=request, headers=headers)).json()["executionId"]
+    assert len({*during, after}) == 1
+    assert (await hub.wait_for(after))["status"] == "completed"
+    listed = await hub.http.get("/api/executions", params={"workflowId": workflow["id"]})
+    assert [execution["executionId"] for execution in listed.json()["executions"]] == [after]
