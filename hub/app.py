@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from arq.connections import ArqRedis
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,6 +29,7 @@ from hub.hosts import HostCheck
 from hub.live import execution_socket
 from hub.origins import OriginCheck
 from hub.queue import ExecutionQueue
+from hub.redis_client import redis_client
 from hub.services import Services
 from hub.settings import Settings
 from hub.storage import open_storage
@@ -38,11 +38,6 @@ from hub.uploads import ENVELOPE_BYTES
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-
-
-def redis_client(settings: Settings) -> Redis:
-    client: Redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=10)
-    return client
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -58,14 +53,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             lambda: redis_client(settings), settings.socket_queue_size, store.last_seqs, settings.socket_check_seconds
         )
         await fanout.start()
-        bus = EventBus(redis)
+        bus = EventBus(redis, settings.redis_timeout_seconds)
         await bus.start()
         app.state.services = Services(
             settings=settings,
             store=store,
             redis=redis,
             bus=bus,
-            queue=ExecutionQueue(arq_redis, settings.queue_name),
+            queue=ExecutionQueue(arq_redis, settings.queue_name, settings.redis_timeout_seconds),
             fanout=fanout,
             files=FileCatalog(store.files, blobs),
         )

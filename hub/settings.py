@@ -118,6 +118,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 2.0
     database_url: DatabaseUrl = DatabaseUrl.sqlite(Path("data/hub.sqlite3"))
     database_pool_size: int = 5
     data_dir: Path = Path("data")
@@ -140,6 +141,7 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_retry_seconds: float = 5.0
     delivery_timeout_seconds: float = 10.0
+    idempotency_ttl_hours: float = 24.0
     vapid_public_key: str | None = None
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -160,6 +162,7 @@ class Settings:
             host=read.text("HUB_HOST", cls.host),
             port=read.integer("HUB_PORT", cls.port, minimum=0, maximum=65535),
             redis_url=read.text("REDIS_URL", cls.redis_url),
+            redis_timeout_seconds=read.number("HUB_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds, minimum=0.01),
             database_url=_database_url(read, data_dir),
             database_pool_size=read.integer("HUB_DATABASE_POOL_SIZE", cls.database_pool_size, minimum=1),
             data_dir=data_dir,
@@ -184,6 +187,7 @@ class Settings:
             delivery_timeout_seconds=read.number(
                 "HUB_DELIVERY_TIMEOUT_SECONDS", cls.delivery_timeout_seconds, minimum=0.01
             ),
+            idempotency_ttl_hours=read.number("HUB_IDEMPOTENCY_TTL_HOURS", cls.idempotency_ttl_hours, minimum=0),
             vapid_public_key=read.optional("HUB_VAPID_PUBLIC_KEY"),
             vapid_private_key=read.optional("HUB_VAPID_PRIVATE_KEY"),
             vapid_subject=read.text("HUB_VAPID_SUBJECT", cls.vapid_subject),

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from arq import Worker
-from arq.connections import RedisSettings
 from arq.worker import func
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -33,6 +32,7 @@ from hub.files import FileCatalog
 from hub.keys import CANCEL_CHANNEL, RUN_EXECUTION, worker_heartbeat
 from hub.queue import ExecutionQueue
 from hub.redaction import Redactor, install_log_redaction, quiet_chatty_loggers
+from hub.redis_client import arq_client, redis_client
 from hub.settings import Engine as EngineName
 from hub.settings import Settings
 from hub.storage import open_storage, prepare_schema
@@ -109,7 +109,7 @@ async def _heartbeat(redis: Redis, state: WorkerState) -> None:
 async def _listen_for_cancels(settings: Settings, state: WorkerState) -> None:
     """Stops a local run the moment its cancel is requested; the lease renewal is the slower fallback."""
     while True:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        redis = redis_client(settings)
         try:
             async with redis.pubsub() as pubsub:
                 await pubsub.subscribe(CANCEL_CHANNEL)
@@ -131,14 +131,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
     engines: dict[str, Engine] = {EngineName.NATIVE.value: NativeEngine()}
     if settings.engine is EngineName.PREFECT:
         engines[EngineName.PREFECT.value] = create_engine(EngineName.PREFECT.value)
-    bus = EventBus(ctx["redis"])
+    bus = EventBus(ctx["redis"], settings.redis_timeout_seconds)
     await bus.start()
     state = WorkerState(
         settings=settings,
         worker_id=ctx["worker_id"],
         store=store,
         bus=bus,
-        queue=ExecutionQueue(ctx["redis"], settings.queue_name),
+        queue=ExecutionQueue(ctx["redis"], settings.queue_name, settings.redis_timeout_seconds),
         services=NodeServices(
             settings=settings.nodes,
             http=guarded_client(settings.nodes.egress_policy(), timeout=settings.nodes.http_timeout_seconds),
@@ -239,7 +239,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
     return ResilientWorker(
         functions=[func(run_execution, name=RUN_EXECUTION, timeout=_FOREVER_SECONDS, max_tries=1000)],
         queue_name=settings.queue_name,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_pool=arq_client(settings),
         on_startup=_startup,
         on_shutdown=_shutdown,
         ctx={"settings": settings, "worker_id": _worker_id()},

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api import schemas
+from hub.api._idempotency import PARAMETER as IDEMPOTENCY
+from hub.api._idempotency import REPLAYED_HEADER, idempotency_key
 from hub.api._request import Body, BodyField, QueryInt, QueryText, check_egress, json_body, json_object, parse_json
 from hub.api.openapi import ANY_JSON, ApiRoute, Content, Operation
 from hub.errors import Conflict, NotFound, Problem
@@ -48,7 +51,9 @@ HOOK_BODY = Content(
 )
 
 
-def _accepted(execution_id: str, workflow_id: str, message: str, retry_of: str | None = None) -> JSONResponse:
+def _accepted(
+    execution_id: str, workflow_id: str, message: str, retry_of: str | None = None, *, replayed: bool = False
+) -> JSONResponse:
     body = schemas.Accepted(
         executionId=execution_id,
         workflowId=workflow_id,
@@ -61,7 +66,7 @@ def _accepted(execution_id: str, workflow_id: str, message: str, retry_of: str |
     )
     if retry_of is not None:
         body["retryOf"] = retry_of
-    return JSONResponse(body, status_code=202)
+    return JSONResponse(body, status_code=202, headers={REPLAYED_HEADER: "true"} if replayed else None)
 
 
 async def _stored_workflow(hub: Services, workflow_id: str) -> tuple[Workflow, str | None]:
@@ -75,7 +80,8 @@ async def _stored_workflow(hub: Services, workflow_id: str) -> tuple[Workflow, s
 
 async def execute(request: Request) -> Response:
     hub = services(request)
-    fields = EXECUTE.read(await json_object(request))
+    body = await json_object(request)
+    fields = EXECUTE.read(body)
     workflow_id = fields.text("workflowId")
     inline = fields.mapping("workflow")
     inputs = fields.mapping("inputs") or {}
@@ -95,15 +101,24 @@ async def execute(request: Request) -> Response:
         assert workflow_id is not None, "fields.check() refused a request with neither"
         workflow, stored_organization = await _stored_workflow(hub, workflow_id)
         organization_id = organization_id or stored_organization
-    execution_id = await hub.start_execution(
+    key = idempotency_key(
+        request,
+        organization_id=organization_id,
+        content=orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
+        ttl_seconds=hub.settings.idempotency_ttl_hours * 3600,
+    )
+    started = await hub.start_execution(
         workflow,
         organization_id=organization_id,
         inputs=inputs,
         trigger_data=inputs,
         max_duration_seconds=max_duration,
         callback_url=callback_url,
+        key=key,
     )
-    return _accepted(execution_id, workflow.id, "Workflow execution started in background")
+    return _accepted(
+        started.execution_id, workflow.id, "Workflow execution started in background", replayed=started.replayed
+    )
 
 
 async def trigger_hook(request: Request) -> Response:
@@ -119,8 +134,21 @@ async def trigger_hook(request: Request) -> Response:
         payload = dict((await request.form()).items())
     else:
         payload = body.decode(errors="replace")
-    execution_id = await hub.start_execution(workflow, organization_id=organization_id, inputs={}, trigger_data=payload)
-    return _accepted(execution_id, workflow.id, "Webhook accepted; workflow execution started in background")
+    key = idempotency_key(
+        request,
+        organization_id=organization_id,
+        content=(content_type or "").encode() + b"\0" + body,
+        ttl_seconds=hub.settings.idempotency_ttl_hours * 3600,
+    )
+    started = await hub.start_execution(
+        workflow, organization_id=organization_id, inputs={}, trigger_data=payload, key=key
+    )
+    return _accepted(
+        started.execution_id,
+        workflow.id,
+        "Webhook accepted; workflow execution started in background",
+        replayed=started.replayed,
+    )
 
 
 async def get_execution(request: Request) -> Response:
@@ -177,7 +205,7 @@ async def retry(request: Request) -> Response:
     if original["status"] not in (ExecutionStatus.FAILED.value, ExecutionStatus.CANCELLED.value):
         raise Conflict(f"Only a failed or cancelled execution can be retried; {original_id} is {original['status']}")
     workflow = parse_workflow(original["workflow"])
-    execution_id = await hub.start_execution(
+    started = await hub.start_execution(
         workflow,
         organization_id=original["organizationId"],
         inputs=original["inputs"],
@@ -188,7 +216,7 @@ async def retry(request: Request) -> Response:
         seeded=await hub.store.completed_nodes(original_id),
         engine=original["engine"],
     )
-    return _accepted(execution_id, workflow.id, "Retry started from the failed node", retry_of=original_id)
+    return _accepted(started.execution_id, workflow.id, "Retry started from the failed node", retry_of=original_id)
 
 
 async def resume(request: Request) -> Response:
@@ -217,6 +245,7 @@ routes = [
             "Start an execution of a stored or inline workflow",
             {202: schemas.Accepted, 404: schemas.Error},
             body=EXECUTE,
+            headers=(IDEMPOTENCY,),
             tags=_TAGS,
         ),
     ),
@@ -224,7 +253,13 @@ routes = [
         "/api/hooks/{workflow_id}",
         trigger_hook,
         method="POST",
-        operation=Operation("Start a stored workflow from a webhook", {202: schemas.Accepted}, HOOK_BODY, tags=_TAGS),
+        operation=Operation(
+            "Start a stored workflow from a webhook",
+            {202: schemas.Accepted},
+            HOOK_BODY,
+            headers=(IDEMPOTENCY,),
+            tags=_TAGS,
+        ),
     ),
     ApiRoute(
         "/api/executions",

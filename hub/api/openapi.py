@@ -43,6 +43,15 @@ Answer = type | Content
 """What a status code answers with: a typed dict of ``hub.api.schemas`` (JSON), or ``Content``."""
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderParameter:
+    """A request header an operation reads (printable ASCII), as the API document shows it."""
+
+    name: str
+    description: str
+    max_length: int
+
+
 @dataclass(frozen=True)
 class Operation:
     """What one method on one path takes and answers. Any 4xx not listed answers with ``Error``."""
@@ -51,6 +60,7 @@ class Operation:
     responses: Mapping[int, Answer]
     body: Body | Content | None = None
     query: tuple[QueryParameter, ...] = ()
+    headers: tuple[HeaderParameter, ...] = ()
     description: str = ""
     tags: tuple[str, ...] = field(default=())
 
@@ -145,6 +155,7 @@ def _operation(route: ApiRoute, shapes: dict[str, type]) -> dict[str, Any]:
         operation["tags"] = list(spec.tags)
     parameters = [_path_parameter(name) for name in route.param_convertors]
     parameters += [_query_parameter(parameter) for parameter in spec.query]
+    parameters += [_header_parameter(header) for header in spec.headers]
     if parameters:
         operation["parameters"] = parameters
     if isinstance(spec.body, Body):
@@ -233,6 +244,16 @@ def _query_parameter(parameter: QueryParameter) -> dict[str, Any]:
         "required": False,
         "description": parameter.description,
         "schema": schema,
+    }
+
+
+def _header_parameter(header: HeaderParameter) -> dict[str, Any]:
+    return {
+        "name": header.name,
+        "in": "header",
+        "required": False,
+        "description": header.description,
+        "schema": {"type": "string", "minLength": 1, "maxLength": header.max_length, "pattern": "^[\\x21-\\x7e]+$"},
     }
 
 

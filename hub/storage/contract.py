@@ -34,6 +34,29 @@ class NewExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's ``Idempotency-Key``, scoped to an organization, with a fingerprint of its request.
+
+    A key is recorded for ``ttl_seconds``; after that, the same key starts a new execution.
+    """
+
+    key: str
+    organization_id: str | None
+    fingerprint: str
+    ttl_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedExecution:
+    """The execution an idempotency key names; ``created`` is False when the key was already recorded,
+    and then ``fingerprint`` is the one recorded with it (compare it with the request's)."""
+
+    execution_id: str
+    created: bool
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class NodeState:
     """A node's stored state, as a worker resuming an execution needs it."""
 
@@ -161,6 +184,12 @@ class Executions(Protocol):
 
     async def create_execution(self, new: NewExecution, seeded: Mapping[str, NodeState] | None = None) -> str:
         """Inserts a pending execution (and, for a retry, the node results it reuses); returns its id."""
+        ...
+
+    async def create_keyed_execution(self, new: NewExecution, key: IdempotencyKey) -> KeyedExecution:
+        """Like ``create_execution``, unless ``key`` is recorded and younger than its ttl: then the execution
+        it names, and nothing is created. The execution and its key commit in one transaction, so requests
+        racing with one key (from any number of hub processes) create one execution."""
         ...
 
     async def execution(self, execution_id: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -11,64 +12,91 @@ from hub.events import ExecutionStatus, dumps, loads, utc_now
 from hub.storage import views
 from hub.storage._base import Tables
 from hub.storage._engine import Connection
-from hub.storage.contract import NewExecution, NodeState, RunState
+from hub.storage.contract import IdempotencyKey, KeyedExecution, NewExecution, NodeState, RunState
 
 
 class SqlExecutions(Tables):
-    """Creating and reading ``workflow_executions`` rows and their ``execution_logs``."""
+    """Creating (with an idempotency key, if given) and reading ``workflow_executions`` rows and their
+    ``execution_logs``."""
 
     async def create_execution(self, new: NewExecution, seeded: Mapping[str, NodeState] | None = None) -> str:
         execution_id = str(uuid.uuid4())
+        await self.engine.write(lambda connection: self._insert_execution(connection, execution_id, new, seeded))
+        return execution_id
+
+    async def create_keyed_execution(self, new: NewExecution, key: IdempotencyKey) -> KeyedExecution:
+        execution_id = str(uuid.uuid4())
+        scope = key.organization_id or ""
+
+        def write(connection: Connection) -> KeyedExecution:
+            now = time.time()
+            connection.execute("DELETE FROM idempotency_keys WHERE createdAt <= ?", (now - key.ttl_seconds,))
+            # On PostgreSQL, a concurrent insert of the same key makes this wait for that transaction, then
+            # do nothing: the winner's row is read below, and its execution is the only one.
+            inserted = connection.execute(
+                """INSERT INTO idempotency_keys (scope, idempotencyKey, fingerprint, executionId, createdAt)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, idempotencyKey) DO NOTHING""",
+                (scope, key.key, key.fingerprint, execution_id, now),
+            )
+            if inserted.rowcount == 1:
+                self._insert_execution(connection, execution_id, new, None)
+                return KeyedExecution(execution_id, True, key.fingerprint)
+            row = connection.execute(
+                "SELECT executionId, fingerprint FROM idempotency_keys WHERE scope = ? AND idempotencyKey = ?",
+                (scope, key.key),
+            ).fetchone()
+            return KeyedExecution(row["executionId"], False, row["fingerprint"])
+
+        return await self.engine.write(write)
+
+    def _insert_execution(
+        self, connection: Connection, execution_id: str, new: NewExecution, seeded: Mapping[str, NodeState] | None
+    ) -> None:
         now = utc_now()
         workflow = new.workflow
-
-        def insert(connection: Connection) -> None:
+        connection.execute(
+            """INSERT INTO workflow_executions (id, workflowId, workflowName, organizationId, status,
+                   totalNodes, workflow, inputs, triggerData, engine, createdAt, updatedAt,
+                   maxDurationSeconds, retryOf, callbackUrl)
+               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                execution_id,
+                workflow.id,
+                workflow.name,
+                new.organization_id,
+                len(workflow.nodes),
+                dumps(workflow.to_dict()),
+                self._json(new.inputs),
+                self._json(new.trigger_data),
+                new.engine,
+                now,
+                now,
+                new.max_duration_seconds,
+                new.retry_of,
+                new.callback_url,
+            ),
+        )
+        for node_id, state in (seeded or {}).items():
+            node = workflow.by_id[node_id]
             connection.execute(
-                """INSERT INTO workflow_executions (id, workflowId, workflowName, organizationId, status,
-                       totalNodes, workflow, inputs, triggerData, engine, createdAt, updatedAt,
-                       maxDurationSeconds, retryOf, callbackUrl)
-                   VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO execution_logs (executionId, nodeId, nodeType, nodeLabel, status, message,
+                       timestamp, outputData, branch, attempts)
+                   VALUES (?, ?, ?, ?, ?, 'Reused from the earlier execution', ?, ?, ?, 0)""",
                 (
                     execution_id,
-                    workflow.id,
-                    workflow.name,
-                    new.organization_id,
-                    len(workflow.nodes),
-                    dumps(workflow.to_dict()),
-                    self._json(new.inputs),
-                    self._json(new.trigger_data),
-                    new.engine,
+                    node_id,
+                    node.type,
+                    node.label,
+                    state.status,
                     now,
-                    now,
-                    new.max_duration_seconds,
-                    new.retry_of,
-                    new.callback_url,
+                    self._json(state.output),
+                    state.branch,
                 ),
             )
-            for node_id, state in (seeded or {}).items():
-                node = workflow.by_id[node_id]
-                connection.execute(
-                    """INSERT INTO execution_logs (executionId, nodeId, nodeType, nodeLabel, status, message,
-                           timestamp, outputData, branch, attempts)
-                       VALUES (?, ?, ?, ?, ?, 'Reused from the earlier execution', ?, ?, ?, 0)""",
-                    (
-                        execution_id,
-                        node_id,
-                        node.type,
-                        node.label,
-                        state.status,
-                        now,
-                        self._json(state.output),
-                        state.branch,
-                    ),
-                )
-            if seeded:
-                connection.execute(
-                    "UPDATE workflow_executions SET completedNodes = ? WHERE id = ?", (len(seeded), execution_id)
-                )
-
-        await self.engine.write(insert)
-        return execution_id
+        if seeded:
+            connection.execute(
+                "UPDATE workflow_executions SET completedNodes = ? WHERE id = ?", (len(seeded), execution_id)
+            )
 
     async def execution(self, execution_id: str) -> dict[str, Any]:
         async with self.engine.snapshot() as reader:

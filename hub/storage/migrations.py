@@ -258,8 +258,27 @@ _POSTGRES_1 = (
     "CREATE INDEX ix_records_entity ON records (organizationId, entity, seq)",
 )
 
+# An organization's idempotency key names the execution it created. ``scope`` is the organization id, or ''
+# for none (a primary key column cannot be NULL); ``fingerprint`` identifies the request the key came with.
+_IDEMPOTENCY_KEYS = """CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        idempotencyKey TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        executionId TEXT NOT NULL,
+        createdAt {epoch} NOT NULL,
+        PRIMARY KEY (scope, idempotencyKey))"""
+_IDEMPOTENCY_EXPIRY = "CREATE INDEX ix_idempotency_created ON idempotency_keys (createdAt)"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the schema before migrations", {Dialect.SQLITE: _SQLITE_1, Dialect.POSTGRES: _POSTGRES_1}),
+    Migration(
+        2,
+        "idempotency keys of execute requests",
+        {
+            Dialect.SQLITE: (_IDEMPOTENCY_KEYS.format(epoch="REAL"), _IDEMPOTENCY_EXPIRY),
+            Dialect.POSTGRES: (_IDEMPOTENCY_KEYS.format(epoch="DOUBLE PRECISION"), _IDEMPOTENCY_EXPIRY),
+        },
+    ),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -66,7 +66,7 @@ async def test_a_slow_socket_is_closed_with_4008_and_resumes_with_after(tmp_path
         client = HubClient(stack)
         store = await open_storage(stack.settings())
         redis = Redis.from_url(stack.redis.url)
-        bus = EventBus(redis)
+        bus = EventBus(redis, stack.settings().redis_timeout_seconds)
         await bus.start()
         try:
             execution_id = await client.execute(linear(("start", "trigger", {})))
