@@ -1,19 +1,20 @@
 """The system under test as a user runs it: a private Redis, ``python -m hub serve`` and ``python -m jobs``.
 
 Every setting is the user's default except the ones a scenario names (the engine, a short lease); the
-processes run on the system core and write their logs beside the SQLite file. A stack on PostgreSQL gets a
+processes run on the system core and write their logs in the stack's folder. A stack on PostgreSQL gets a
 database of its own on the machine's server (127.0.0.1:5432, which is not pinned to the system core), made
-by ``hub migrate`` and dropped when the stack stops.
+by ``hub migrate`` and dropped when the stack stops. The bench reads either database through
+``hub.storage``, with the SQL the storage modules write (``?`` placeholders, camelCase names).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -25,13 +26,15 @@ from bench.cores import pin_process
 from bench.processes import Spawned, clean_environment, spawn
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
-from hub.storage.postgres import PostgresRow, camel_rows, translate
+from hub.settings import Settings
+from hub.storage import Engine, Row, create_engine
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class BenchStack:
-    """A hub process and worker processes sharing one SQLite file and one private Redis."""
+    """A hub process and worker processes sharing one database (a SQLite file, or with ``postgres`` a PostgreSQL
+    database of its own) and one private Redis."""
 
     def __init__(
         self,
@@ -49,6 +52,9 @@ class BenchStack:
         self.redis = LocalRedis()
         self.hub: Spawned | None = None
         self.workers: list[Spawned] = []
+        # The bench is synchronous: one event loop, kept between queries, runs the store's engine.
+        self._loop = asyncio.Runner()
+        self._store: Engine | None = None
 
     @property
     def url(self) -> str:
@@ -83,14 +89,18 @@ class BenchStack:
             }
         )
 
+    def _hub_settings(self) -> Settings:
+        return Settings.from_env(self.environment(), env_file=None)
+
     def start(self) -> BenchStack:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.postgres_database is not None:
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{self.postgres_database}"')
-            subprocess.run(
-                [sys.executable, "-m", "hub", "migrate"], env=self.environment(), cwd=self.directory, check=True
-            )
+            # As an operator deploys: ``hub migrate`` once, before any hub or worker starts.
+            migrate = [sys.executable, "-m", "hub", "migrate"]
+            with (self.directory / "migrate.log").open("wb") as log:
+                subprocess.run(migrate, env=self.environment(), cwd=self.directory, stdout=log, stderr=log, check=True)
         self.redis.start()
         assert self.redis.process is not None
         pin_process(self.redis.process.pid, self.cores)
@@ -134,17 +144,17 @@ class BenchStack:
         finally:
             client.close()
 
-    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row] | list[PostgresRow]:
-        """Reads the store directly, read-only, as an operator's SQL would."""
-        if self.postgres_url is not None:
-            with psycopg.connect(self.postgres_url, autocommit=True, row_factory=camel_rows) as reader:
-                return reader.execute(translate(sql), parameters).fetchall()
-        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30)
-        connection.row_factory = sqlite3.Row
-        try:
-            return list(connection.execute(sql, parameters))
-        finally:
-            connection.close()
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
+        """Reads the store directly, as an operator's SQL would: ``?`` placeholders and the schema's camelCase
+        names, on whichever database the stack runs."""
+        return self._loop.run(self._query(sql, parameters))
+
+    async def _query(self, sql: str, parameters: Sequence[object]) -> list[Row]:
+        if self._store is None:
+            store = create_engine(self._hub_settings().database_url)
+            await store.open()
+            self._store = store
+        return await self._store.fetch_all(sql, parameters)
 
     def stop(self) -> None:
         self.stop_workers()
@@ -152,6 +162,10 @@ class BenchStack:
             self.hub.stop()
             self.hub = None
         self.redis.stop()
+        if self._store is not None:
+            self._loop.run(self._store.close())
+            self._store = None
+        self._loop.close()
         if self.postgres_database is not None:
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{self.postgres_database}" WITH (FORCE)')

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -25,9 +25,11 @@ import websockets
 from hub.local_redis import LocalRedis
 from hub.processes import free_port
 from hub.settings import Settings
+from hub.storage import Connection, Engine, Row, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"completed", "failed", "cancelled"}
+T = TypeVar("T")
 LOOPBACK_ALLOW = "127.0.0.0/8"
 """HUB_EGRESS_ALLOW for tests: the fake services all listen on loopback, which the guard refuses by default."""
 
@@ -62,12 +64,15 @@ class ServiceServer:
 
 @dataclass
 class HubStack:
-    """A hub process and worker processes sharing one SQLite file and one private Redis."""
+    """A hub process and worker processes sharing one database (a SQLite file unless ``HUB_DATABASE_URL`` says
+    otherwise) and one Redis. With ``own_data_dirs`` each process gets a ``HUB_DATA_DIR`` of its own, as on
+    machines of its own."""
 
     directory: Path
     redis: LocalRedis
     engine: str = "native"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    own_data_dirs: bool = False
     port: int = field(default_factory=free_port)
     hub: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -108,15 +113,43 @@ class HubStack:
         """The settings the stack's processes run with, for a test that opens the same store."""
         return Settings.from_env(self.env(), env_file=None)
 
+    def data_dir(self, name: str) -> Path:
+        """The ``HUB_DATA_DIR`` of the process called ``name`` (``hub``, ``worker-0``...)."""
+        # Not ``self.directory / name``: processes run in ``self.directory``, where a folder ``hub`` would
+        # shadow the ``hub`` package.
+        return self.directory / f"data-{name}" if self.own_data_dirs else self.directory
+
+    async def query(self, sql: str, *parameters: object) -> list[Row]:
+        """Runs an operator's SQL on the stack's database, whichever it is (``?`` placeholders, camelCase names)."""
+        return await self._on_store(lambda engine: engine.fetch_all(sql, parameters))
+
+    async def execute(self, sql: str, *parameters: object) -> int:
+        """Runs one statement that changes the stack's database behind the hub's back; the number of rows it changed."""
+        return await self._on_store(
+            lambda engine: engine.write(lambda connection: _rowcount(connection, sql, parameters))
+        )
+
+    async def _on_store(self, use: Callable[[Engine], Awaitable[T]]) -> T:
+        engine = create_engine(self.settings().database_url)
+        await engine.open()
+        try:
+            return await use(engine)
+        finally:
+            await engine.close()
+
     def _spawn(
         self, name: str, module: str, *arguments: str, env: Mapping[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("ab")
         self._logs.append(log)
+        environment = self.env()
+        if self.own_data_dirs:
+            self.data_dir(name).mkdir(exist_ok=True)
+            environment["HUB_DATA_DIR"] = str(self.data_dir(name))
         return subprocess.Popen(
             [sys.executable, "-m", module, *arguments],
             cwd=self.directory,
-            env={**self.env(), **(env or {})},
+            env={**environment, **(env or {})},
             stdout=log,
             stderr=log,
         )
@@ -213,6 +246,56 @@ def hub_stack(directory: Path, engine: str = "native", workers: int = 1, **env: 
         yield stack
 
 
+def _rowcount(connection: Connection, sql: str, parameters: Sequence[object]) -> int:
+    return connection.execute(sql, parameters).rowcount
+
+
+@dataclass
+class ScaledOut:
+    """Several hubs, each with its workers, sharing one database, one Redis and one file store: the deployment
+    of "Running on several machines", every process with a ``HUB_DATA_DIR`` of its own."""
+
+    stacks: list[HubStack]
+
+    def workers(self) -> list[subprocess.Popen[bytes]]:
+        return [worker for stack in self.stacks for worker in stack.workers]
+
+    def worker_running(self, owner: str) -> subprocess.Popen[bytes]:
+        """The worker process, on whichever stack, behind a lease owner id (``host:pid:suffix``)."""
+        pid = int(owner.split(":")[1])
+        return next(worker for worker in self.workers() if worker.pid == pid)
+
+    def restore(self) -> None:
+        """Starts again every hub and worker a test stopped, so the next test finds the whole deployment."""
+        for stack in self.stacks:
+            if stack.hub is None or stack.hub.poll() is not None:
+                stack.start_hub()
+            dead = len(stack.workers) - len(stack.live_workers())
+            stack.workers = stack.live_workers()
+            for _ in range(dead):
+                stack.start_worker()
+
+
+@contextlib.contextmanager
+def scaled_out(
+    directory: Path, database_url: str, hubs: int = 2, workers_per_hub: int = 1, **env: str
+) -> Iterator[ScaledOut]:
+    """``hubs`` hubs with ``workers_per_hub`` workers each on the database at ``database_url`` (already migrated),
+    a private Redis and a file store in one shared folder."""
+    files = directory / "shared-files"
+    files.mkdir(parents=True, exist_ok=True)
+    shared = {"HUB_DATABASE_URL": database_url, "HUB_FILES_URL": files.as_uri(), **env}
+    with LocalRedis() as redis, contextlib.ExitStack() as running:
+        stacks = []
+        for index in range(hubs):
+            stack = HubStack(directory / f"machine-{index}", redis, "native", shared, own_data_dirs=True)
+            stack.directory.mkdir()
+            stacks.append(running.enter_context(stack))
+            for _ in range(workers_per_hub):
+                stack.start_worker()
+        yield ScaledOut(stacks)
+
+
 class HubClient:
     """The REST and WebSocket calls the tests make, as the Node server and a browser make them."""
 
@@ -263,6 +346,16 @@ class HubClient:
                 raise AssertionError(f"{len(found)} of {count} {event_type} events for {execution_id}")
             await asyncio.sleep(0.1)
 
+    async def first_event(self, execution_id: str, event_type: str, node_id: str | None = None) -> dict[str, Any]:
+        """Waits for the first stored event of a type (on a node, if given), and returns it."""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            for event in await self.events(execution_id):
+                if event["type"] == event_type and (node_id is None or event.get("nodeId") == node_id):
+                    return event
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {event_type} event for {node_id} in {execution_id}")
+
     async def watch(self, execution_id: str, after: int | None = None, timeout: float = 90) -> list[dict[str, Any]]:
         """Every message a socket receives until the server closes it."""
         query = f"?after={after}" if after is not None else ""
@@ -276,6 +369,17 @@ class HubClient:
 
 def seqs(events: list[dict[str, Any]]) -> list[int]:
     return [event["seq"] for event in events if "seq" in event]
+
+
+def gapless(events: list[dict[str, Any]]) -> bool:
+    """Whether the events are an execution's seqs 1, 2, 3... each once, in order."""
+    return seqs(events) == list(range(1, len(events) + 1))
+
+
+def lease_owner(events: list[dict[str, Any]]) -> str:
+    """The worker (``host:pid:suffix``) that took the execution last, by its stored events."""
+    claims = [e for e in events if e["type"] in ("execution.started", "execution.recovered", "execution.resumed")]
+    return str(claims[-1]["data"]["worker"])
 
 
 def linear(*nodes: tuple[str, str, dict[str, Any]], workflow_id: str = "wf") -> dict[str, Any]:

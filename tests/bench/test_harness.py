@@ -9,7 +9,7 @@ from bench.context import Bench
 from bench.cores import CoreLayout
 from bench.profiler import summarise
 from bench.scale import SCALES
-from bench.scenarios import rest
+from bench.scenarios import rest, throughput
 
 
 def test_rest_scenario_measures_the_hub_and_its_baseline_from_client_processes(tmp_path: Path) -> None:
@@ -35,3 +35,16 @@ def test_profile_summary_ranks_functions_by_samples_and_picks_out_the_hubs_own_c
     assert lines[2].split() == ["60.0%", "send", "(websockets/protocol.py)"]
     own = lines[lines.index("  inclusive time, the hub's own code (hub/, jobs/, handlers/):") + 1 :]
     assert [line.split()[1] for line in own] == ["dispatch", "parse"]
+
+
+def test_throughput_scenario_measures_the_hub_on_sqlite_and_on_postgresql_beside_one_bare_arq_run(
+    tmp_path: Path,
+) -> None:
+    scale = replace(SCALES["small"], native_executions=30, arq_jobs=100, chain_nodes=10, chain_runs=1)
+    bench = Bench(scale, CoreLayout.detect(), tmp_path)
+    sqlite, postgres, _ = throughput.native(bench)
+    assert (sqlite.name, postgres.name) == ("1. throughput, native engine", "1. throughput, native engine, PostgreSQL")
+    assert sqlite.value > 0 and postgres.value > 0
+    assert sqlite.baseline == postgres.baseline and sqlite.baseline is not None and sqlite.baseline > 0
+    assert "did not complete" not in postgres.note
+    assert bench.cpu["throughput, native, PostgreSQL"]["hub"] > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from typing import Any
 
@@ -182,14 +181,13 @@ async def test_health_reports_redis_database_workers_and_engine(client: HubClien
 async def test_the_existing_systems_queries_run_unchanged(client: HubClient) -> None:
     execution_id = await client.execute(linear(("a", "trigger", {}), ("b", "addField", {"fields": {"y": 2}})))
     await client.wait_for(execution_id)
-    with sqlite3.connect(client.stack.database) as connection:
-        recent = connection.execute(
-            "SELECT id, workflowId, status, createdAt, completedAt FROM workflow_executions "
-            "ORDER BY createdAt DESC LIMIT 10;"
-        ).fetchall()
-        logs: list[Any] = connection.execute(
-            "SELECT nodeType, nodeLabel, status, duration, timestamp FROM execution_logs "
-            f"WHERE executionId = '{execution_id}' ORDER BY timestamp;"
-        ).fetchall()
+    recent = await client.stack.query(
+        "SELECT id, workflowId, status, createdAt, completedAt FROM workflow_executions "
+        "ORDER BY createdAt DESC LIMIT 10;"
+    )
+    logs: list[Any] = await client.stack.query(
+        "SELECT nodeType, nodeLabel, status, duration, timestamp FROM execution_logs "
+        f"WHERE executionId = '{execution_id}' ORDER BY timestamp;"
+    )
     assert execution_id in [row[0] for row in recent]
     assert [(row[0], row[2]) for row in logs] == [("trigger", "completed"), ("addField", "completed")]

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 import pytest_asyncio
 import redis
-import websockets
 
 from tests.conftest import ENGINES, stack_env
+from tests.e2e.faults import (
+    check_a_killed_workers_run_completes_on_another,
+    check_a_socket_dropped_by_a_hub_crash_resumes_with_after,
+)
 from tests.fakes import TargetService
-from tests.support import HubClient, HubStack, hub_stack, linear, seqs
+from tests.support import HubClient, HubStack, gapless, hub_stack, lease_owner, linear
 
 LEASE_SECONDS = 3
 
@@ -55,52 +55,11 @@ async def hub(durable: HubStack) -> AsyncIterator[HubClient]:
         durable.start_worker()
 
 
-async def _until(client: HubClient, execution_id: str, event_type: str, node_id: str | None = None) -> dict[str, Any]:
-    """Waits for the first stored event of a type (on a node), and returns it."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        for event in await client.events(execution_id):
-            if event["type"] == event_type and (node_id is None or event.get("nodeId") == node_id):
-                return event
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no {event_type} event for {node_id} in {execution_id}")
-
-
-def _owner(events: list[dict[str, Any]]) -> str:
-    claims = [e for e in events if e["type"] in ("execution.started", "execution.recovered", "execution.resumed")]
-    return str(claims[-1]["data"]["worker"])
-
-
-def _gapless(events: list[dict[str, Any]]) -> bool:
-    return seqs(events) == list(range(1, len(events) + 1))
-
-
 @pytest.mark.postgres
 async def test_a_killed_workers_execution_completes_on_another_without_rerunning_finished_nodes(
     hub: HubClient, target: tuple[TargetService, str]
 ) -> None:
-    service, url = target
-    key = uuid.uuid4().hex
-    workflow = linear(
-        ("start", "trigger", {}),
-        ("first", "http", {"url": f"{url}/count/{key}-first"}),
-        ("second", "http", {"url": f"{url}/slow/{key}-second?seconds=2"}),
-        ("third", "http", {"url": f"{url}/count/{key}-third"}),
-    )
-    execution_id = await hub.execute(workflow)
-    await _until(hub, execution_id, "node.started", "second")
-    victim = hub.stack.worker_running(_owner(await hub.events(execution_id)))
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    body = await hub.wait_for(execution_id)
-    assert body["status"] == "completed", body
-    assert service.calls[f"{key}-first"] == 1
-    assert service.calls[f"{key}-second"] >= 2
-    assert service.calls[f"{key}-third"] == 1
-    events = await hub.events(execution_id)
-    recovered = [e for e in events if e["type"] == "execution.recovered"]
-    assert recovered and recovered[0]["data"]["worker"] != recovered[0]["data"]["previousWorker"]
-    assert _gapless(events)
+    await check_a_killed_workers_run_completes_on_another(hub, hub.stack.worker_running, target)
 
 
 async def test_sigterm_lets_the_running_node_finish_then_another_worker_resumes(
@@ -114,8 +73,8 @@ async def test_sigterm_lets_the_running_node_finish_then_another_worker_resumes(
         ("after", "http", {"url": f"{url}/count/{key}-after"}),
     )
     execution_id = await hub.execute(workflow)
-    await _until(hub, execution_id, "node.started", "slow")
-    draining = hub.stack.worker_running(_owner(await hub.events(execution_id)))
+    await hub.first_event(execution_id, "node.started", "slow")
+    draining = hub.stack.worker_running(lease_owner(await hub.events(execution_id)))
     draining.send_signal(signal.SIGTERM)
     body = await hub.wait_for(execution_id)
     assert body["status"] == "completed", body
@@ -132,24 +91,9 @@ async def test_sigterm_lets_the_running_node_finish_then_another_worker_resumes(
 async def test_a_socket_dropped_by_a_hub_crash_resumes_with_after_and_misses_nothing(
     hub: HubClient, target: tuple[TargetService, str]
 ) -> None:
-    key = uuid.uuid4().hex
-    workflow = linear(
-        ("start", "trigger", {}),
-        *((f"step{i}", "http", {"url": f"{target[1]}/slow/{key}-{i}?seconds=0.5"}) for i in range(6)),
+    await check_a_socket_dropped_by_a_hub_crash_resumes_with_after(
+        hub, hub, lambda: hub.stack.restart_hub(signal.SIGKILL), target[1]
     )
-    execution_id = await hub.execute(workflow)
-    received: list[dict[str, Any]] = []
-    stack = hub.stack
-    async with websockets.connect(f"{stack.ws_url}/ws/executions/{execution_id}?after=0") as socket:
-        while len(received) < 4:
-            received.append(orjson.loads(await socket.recv()))
-        await asyncio.to_thread(stack.restart_hub, signal.SIGKILL)
-        with pytest.raises(websockets.ConnectionClosed):
-            while True:
-                received.append(orjson.loads(await socket.recv()))
-    received += await hub.watch(execution_id, after=received[-1]["seq"])
-    assert received[-1]["type"] == "execution.completed"
-    assert _gapless(received)
 
 
 async def test_an_execution_completes_across_a_redis_restart_and_its_socket_misses_nothing(
@@ -164,12 +108,12 @@ async def test_an_execution_completes_across_a_redis_restart_and_its_socket_miss
     )
     execution_id = await hub.execute(workflow)
     watcher = asyncio.create_task(hub.watch(execution_id, after=0))
-    await _until(hub, execution_id, "node.started", "before")
+    await hub.first_event(execution_id, "node.started", "before")
     await asyncio.to_thread(hub.stack.restart_redis)
     body = await hub.wait_for(execution_id)
     assert body["status"] == "completed", body
     watched = await watcher
-    assert _gapless(watched) and watched == await hub.events(execution_id)
+    assert gapless(watched) and watched == await hub.events(execution_id)
     after_restart = await hub.execute(linear(("start", "trigger", {})))
     assert (await hub.wait_for(after_restart))["status"] == "completed"
 
@@ -185,7 +129,7 @@ async def test_cancelling_a_running_execution_stops_its_running_node(
         ("never", "http", {"url": f"{url}/count/{key}-never"}),
     )
     execution_id = await hub.execute(workflow)
-    await _until(hub, execution_id, "node.started", "long")
+    await hub.first_event(execution_id, "node.started", "long")
     asked = time.monotonic()
     response = await hub.http.post(f"/api/executions/{execution_id}/cancel")
     assert response.status_code == 202 and response.json()["cancelRequested"] is True
@@ -224,11 +168,8 @@ async def test_a_wait_node_resumes_on_its_timer_with_no_worker_busy_in_between(h
             await asyncio.sleep(0.05)
     finally:
         client.close()
-    with sqlite3.connect(hub.stack.database) as connection:
-        row = connection.execute(
-            "SELECT status, leaseOwner FROM workflow_executions WHERE id = ?", (execution_id,)
-        ).fetchone()
-    assert row == ("waiting", None), "the wait ended before its job did: no moment without a busy worker"
+    rows = await hub.stack.query("SELECT status, leaseOwner FROM workflow_executions WHERE id = ?", execution_id)
+    assert tuple(rows[0]) == ("waiting", None), "the wait ended before its job did: no moment without a busy worker"
     body = await hub.wait_for(execution_id)
     assert body["status"] == "completed" and body["finalOutput"] == {"out": {"n": 1}}
     types = [e["type"] for e in await hub.events(execution_id)]
@@ -284,10 +225,9 @@ async def test_retry_runs_from_the_failed_node_reusing_earlier_outputs(
 async def test_a_finished_execution_is_never_taken_over(hub: HubClient) -> None:
     execution_id = await hub.execute(linear(("start", "trigger", {})))
     finished = await hub.wait_for(execution_id)
-    with sqlite3.connect(hub.stack.database) as connection:
-        connection.execute(
-            "UPDATE workflow_executions SET leaseOwner = 'ghost:1:x', leaseExpiresAt = 1 WHERE id = ?", (execution_id,)
-        )
+    await hub.stack.execute(
+        "UPDATE workflow_executions SET leaseOwner = 'ghost:1:x', leaseExpiresAt = 1 WHERE id = ?", execution_id
+    )
     await asyncio.sleep(LEASE_SECONDS)
     again = await hub.execution(execution_id)
     assert again["status"] == "completed" and again["lastSeq"] == finished["lastSeq"]
@@ -304,17 +244,17 @@ async def test_a_worker_that_lost_its_lease_stops_without_writing(
         ("after", "http", {"url": f"{url}/count/{key}-after"}),
     )
     execution_id = await hub.execute(workflow)
-    await _until(hub, execution_id, "node.started", "slow")
-    frozen = hub.stack.worker_running(_owner(await hub.events(execution_id)))
+    await hub.first_event(execution_id, "node.started", "slow")
+    frozen = hub.stack.worker_running(lease_owner(await hub.events(execution_id)))
     frozen.send_signal(signal.SIGSTOP)
     try:
-        await _until(hub, execution_id, "execution.recovered")
+        await hub.first_event(execution_id, "execution.recovered")
     finally:
         frozen.send_signal(signal.SIGCONT)
     body = await hub.wait_for(execution_id)
     await asyncio.sleep(2)
     events = await hub.events(execution_id)
-    assert body["status"] == "completed" and _gapless(events)
+    assert body["status"] == "completed" and gapless(events)
     assert [e["type"] for e in events].count("execution.completed") == 1
     assert service.calls[f"{key}-after"] == 1
 

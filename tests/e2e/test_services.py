@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.settings import DatabaseKind
 from tests.backends import MailServer, MariaDBAccount
 from tests.conftest import CLIMATIQ_KEY, ESIOS_TOKEN, SMTP_PASSWORD, TWILIO_TOKEN
 from tests.fakes import ClimatiqService, EsiosService, TwilioService
@@ -155,16 +156,28 @@ async def test_no_credential_reaches_events_logs_or_stored_outputs(
     assert body["status"] == "failed" and "error 1146" in body["error"]
     assert [node["status"] for node in body["nodes"]][:6] == ["completed"] * 6
     events = await client.events(body["executionId"])
-    stored = [
-        stack.directory / name for name in ("hub.sqlite3", "hub.sqlite3-wal") if (stack.directory / name).exists()
-    ]
     records = {
         "execution": str(body),
         "events": str(events),
         "logs": "".join(path.read_text(errors="replace") for path in stack.directory.glob("*.log")),
-        "database": b"".join(path.read_bytes() for path in stored).decode("latin-1"),
+        "database": await _everything_stored(stack),
     }
     assert body["executionId"] in records["database"] and "worker" in records["logs"].lower()
     secrets = [SMTP_PASSWORD, TWILIO_TOKEN, ESIOS_TOKEN, CLIMATIQ_KEY, orders.password]
     leaks = [(secret, where) for secret in secrets for where, text in records.items() if secret in text]
     assert leaks == []
+
+
+async def _everything_stored(stack: HubStack) -> str:
+    """What the stack's database holds, as text: SQLite's file bytes (freed pages and the WAL included), or every
+    row of every table of PostgreSQL's schema."""
+    database = stack.settings().database_url
+    if database.kind is DatabaseKind.SQLITE:
+        assert database.path is not None
+        files = [database.path, database.path.with_name(f"{database.path.name}-wal")]
+        return b"".join(path.read_bytes() for path in files if path.exists()).decode("latin-1")
+    tables = await stack.query(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+    )
+    rows = [await stack.query(f"SELECT * FROM {table['name']}") for table in tables]
+    return str([[tuple(row) for row in table] for table in rows])
