@@ -32,6 +32,9 @@ from hub.storage import Engine, Row, create_engine
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+LOOPBACK_ALLOW = "127.0.0.0/8"
+
+
 class BenchStack:
     """A hub process and worker processes sharing one database (a SQLite file, or with ``postgres`` a PostgreSQL
     database of its own) and one private Redis."""
@@ -85,6 +88,9 @@ class BenchStack:
                 "HUB_DATA_DIR": str(self.directory),
                 **database,
                 "REDIS_URL": self.redis.url,
+                # The bench's own services (the slow service the http nodes call) listen on loopback, which the
+                # egress guard refuses to workflows unless the operator opens it.
+                "HUB_EGRESS_ALLOW": LOOPBACK_ALLOW,
                 **self.settings,
             }
         )

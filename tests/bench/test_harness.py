@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from bench.cores import CoreLayout
 from bench.profiler import summarise
 from bench.scale import SCALES
 from bench.scenarios import rest, throughput
+from bench.stack import BenchStack
+from hub.settings import Settings
 
 
 def test_rest_scenario_measures_the_hub_and_its_baseline_from_client_processes(tmp_path: Path) -> None:
@@ -48,3 +51,9 @@ def test_throughput_scenario_measures_the_hub_on_sqlite_and_on_postgresql_beside
     assert sqlite.baseline == postgres.baseline and sqlite.baseline is not None and sqlite.baseline > 0
     assert "did not complete" not in postgres.note
     assert bench.cpu["throughput, native, PostgreSQL"]["hub"] > 0
+
+
+def test_the_bench_stack_lets_workflows_reach_the_benchs_loopback_services(tmp_path: Path) -> None:
+    stack = BenchStack(tmp_path, frozenset({0}))
+    policy = Settings.from_env(stack.environment(), env_file=None).nodes.egress_policy()
+    assert policy.allowed("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8123)
