@@ -121,3 +121,25 @@ class WriterThread(threading.Thread, ABC):
                 break
             batch.append(item)
         return batch
+
+
+class QueuedWrites:
+    """The write half both engines share: ``write`` and ``submit`` through the engine's ``WriterThread``."""
+
+    _writer: WriterThread | None
+
+    async def write(self, work: Callable[[Any], T]) -> T:
+        """Runs ``work`` inside a transaction and returns its result once that transaction committed.
+
+        A caller cancelled meanwhile does not stop the write: it commits (or rolls back) whole.
+        """
+        return await asyncio.shield(self.submit(work))
+
+    def submit(self, work: Callable[[Any], T]) -> asyncio.Future[T]:
+        """Queues ``work`` now, without waiting: writes commit in the order they are submitted, and the
+        future resolves once this one has committed."""
+        if self._writer is None:
+            raise RuntimeError(f"the database is not open; call {type(self).__name__}.open() first")
+        write = pending(work)
+        self._writer.submit(write)
+        return write.future

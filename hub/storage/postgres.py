@@ -25,7 +25,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -34,11 +34,9 @@ from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 
 from hub.errors import StorageUnavailable
-from hub.storage._engine import Dialect, Row, Work
-from hub.storage._writer import Outcome, PendingWrite, WriterThread, pending
+from hub.storage._engine import Dialect, Row
+from hub.storage._writer import Outcome, PendingWrite, QueuedWrites, WriterThread
 from hub.storage.migrations import MIGRATIONS
-
-T = TypeVar("T")
 
 _RERUNS = 3
 """How often a batch that lost a deadlock to another process runs again before its writes fail."""
@@ -290,7 +288,7 @@ class _Reader:
         return rows[0] if rows else None
 
 
-class PostgresEngine:
+class PostgresEngine(QueuedWrites):
     """The writer thread and a pool of read connections for one PostgreSQL database.
 
     ``pool_size`` is the most read connections this process opens; the writer holds one more.
@@ -334,22 +332,6 @@ class PostgresEngine:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._writer = self._pool = None
-
-    async def write(self, work: Work[T]) -> T:
-        """Runs ``work`` inside a transaction and returns its result once that transaction committed.
-
-        A caller cancelled meanwhile does not stop the write: it commits (or rolls back) whole.
-        """
-        return await asyncio.shield(self.submit(work))
-
-    def submit(self, work: Work[T]) -> asyncio.Future[T]:
-        """Queues ``work`` now, without waiting: writes commit in the order they are submitted, and the
-        future resolves once this one has committed."""
-        if self._writer is None:
-            raise RuntimeError("the database is not open; call PostgresEngine.open() first")
-        write = pending(work)
-        self._writer.submit(write)
-        return write.future
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         query, values = translate(sql), tuple(parameters)

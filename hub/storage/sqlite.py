@@ -15,14 +15,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
-from hub.storage._engine import Dialect, Reader, Row, Work
-from hub.storage._writer import Outcome, PendingWrite, WriterThread, pending
-
-T = TypeVar("T")
+from hub.storage._engine import Dialect, Reader, Row
+from hub.storage._writer import Outcome, PendingWrite, QueuedWrites, WriterThread
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -90,7 +88,7 @@ class _SnapshotReader:
         return rows[0] if rows else None
 
 
-class SqliteEngine:
+class SqliteEngine(QueuedWrites):
     """The writer thread and an aiosqlite reader for one SQLite file."""
 
     dialect = Dialect.SQLITE
@@ -117,22 +115,6 @@ class SqliteEngine:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._writer = self._reader = None
-
-    async def write(self, work: Work[T]) -> T:
-        """Runs ``work`` inside a transaction and returns its result once that transaction committed.
-
-        A caller cancelled meanwhile does not stop the write: it commits (or rolls back) whole.
-        """
-        return await asyncio.shield(self.submit(work))
-
-    def submit(self, work: Work[T]) -> asyncio.Future[T]:
-        """Queues ``work`` now, without waiting: writes commit in the order they are submitted, and the
-        future resolves once this one has committed."""
-        if self._writer is None:
-            raise RuntimeError("the database is not open; call SqliteEngine.open() first")
-        write = pending(work)
-        self._writer.submit(write)
-        return write.future
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         connection = self._require_reader()
